@@ -1,0 +1,58 @@
+"Bad input gives one clear error from `cdl_run`: exit code 2, a message that says what to do, no traceback."
+import os, subprocess
+import pytest
+from conftest import cli, TINY, SYN
+from cdl.trainer import run, ConfigError
+
+
+def _sets(d):
+    "--set arguments for a dict of overrides."
+    import yaml
+    return [a for k, v in d.items() for a in ('--set', f'{k}={yaml.safe_dump(v, default_flow_style=True).strip()}'.replace('\n...', ''))]
+
+
+def _fails(args, *needles):
+    p = subprocess.run(cli(*args), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert 'Traceback' not in p.stderr, p.stderr
+    for n in needles: assert n in p.stderr, p.stderr
+    return p.stderr
+
+
+def test_unknown_distiller(tmp_path):
+    _fails(['demo', '--set', 'distiller=Hinton', '--output_dir', str(tmp_path / 'r')], "distiller='Hinton' is not one of", 'KD_Token')
+
+
+def test_unknown_learner_and_field(tmp_path):
+    _fails(['demo', '--set', 'learner=LwF', '--output_dir', str(tmp_path / 'r')], "learner='LwF'", 'CODAPrompt')
+    _fails(['demo', '--set', 'epoch=2'], "did you mean 'epochs'")
+
+
+def test_student_wider_than_teacher(data_root, tmp_path):
+    over = dict(TINY, teacher_kwargs=TINY['student_kwargs'], student_kwargs=TINY['teacher_kwargs'], distiller='FitNets',
+                root=str(data_root), synthetic=SYN, n_tasks=2)
+    _fails(['demo', *_sets(over), '--output_dir', str(tmp_path / 'r')], 'at least as wide as the student')
+
+
+def test_missing_dataset(tmp_path):
+    _fails(['demo', '--set', 'dataset=cifar100', '--set', f'root={tmp_path}/nowhere', '--output_dir', str(tmp_path / 'r')],
+           'cifar-100-python', 'download')
+
+
+def test_unwritable_output_dir(data_root, tmp_path):
+    blocker = tmp_path / 'file'; blocker.write_text('x')
+    with pytest.raises(ConfigError, match='not writable'):
+        run('demo', **TINY, root=str(data_root), synthetic=SYN, n_tasks=2, output_dir=str(blocker / 'run'))
+
+
+def test_resume_with_different_config(tiny_cfg):
+    run('demo', **tiny_cfg)
+    with pytest.raises(ConfigError, match=r'config differs in .*lr'):
+        run('demo', **{**tiny_cfg, 'lr': 0.5, 'resume': True})
+    with pytest.raises(ConfigError, match='already holds a run'):
+        run('demo', **tiny_cfg)
+
+
+def test_list_presets():
+    p = subprocess.run(cli('--list_presets'), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and 'demo' in p.stdout
