@@ -7,7 +7,7 @@ __all__ = ['datasets', 'eval_resize_ratio', 'class_order', 'TaskSplit', 'ImageSe
            'decode_image', 'load_imagenet_r', 'get_dataset', 'eval_resize', 'pil_transform', 'PILDataset', 'rrc_params',
            'resized_crop', 'center_resize', 'TensorLoader']
 
-# %% ../nbs/00_data.ipynb #987b1468
+# %% ../nbs/00_data.ipynb #b6f4d623
 import hashlib, json, math, os, pickle, random, shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from fastcore.basics import patch, store_attr
 from PIL import Image
 from torch import Tensor
 
-# %% ../nbs/00_data.ipynb #85b6392d
+# %% ../nbs/00_data.ipynb #104e13e1
 def class_order(n_classes:int, # number of classes C
                 seed:int=None, # None: natural order 0..C-1; else CODA-Prompt's `random.seed(seed); random.shuffle`
                ) -> list:
@@ -31,7 +31,7 @@ def class_order(n_classes:int, # number of classes C
     finally: random.setstate(state)
     return order
 
-# %% ../nbs/00_data.ipynb #3f5bdb99
+# %% ../nbs/00_data.ipynb #cf154f3c
 @dataclass
 class TaskSplit:
     "Cuts `n_classes` (in `class_order(n_classes, class_order_seed)`) into a `first` task and further tasks of `other` classes."
@@ -50,7 +50,7 @@ class TaskSplit:
             f"{C} classes cannot be cut into a first task of {f} and further tasks of {o}: ({C}-{f}) % {o} != 0; "
             "choose sizes that divide the remaining classes")
 
-# %% ../nbs/00_data.ipynb #d17e7eb7
+# %% ../nbs/00_data.ipynb #2345a12b
 @patch(as_prop=True)
 def order(self:TaskSplit) -> list:
     "Original labels in learning order."
@@ -74,7 +74,7 @@ def tasks(self:TaskSplit) -> list:
     "Original labels of each task."
     return [self.order[slice(*self.task_range(t))] for t in range(self.n_tasks)]
 
-# %% ../nbs/00_data.ipynb #bbc7c12a
+# %% ../nbs/00_data.ipynb #6352e316
 @patch(as_prop=True)
 def label_map(self:TaskSplit) -> Tensor:
     "LongTensor (C,): original label -> remapped label (its position in `order`)."
@@ -101,7 +101,7 @@ def task_mask(self:TaskSplit, targets, t:int) -> Tensor:
     r = self.remap(targets)
     return (r >= start) & (r < end)
 
-# %% ../nbs/00_data.ipynb #0c4487b6
+# %% ../nbs/00_data.ipynb #84de5073
 def _as_index(idx, n:int) -> Tensor:
     "LongTensor of sample indices from a bool mask of length `n` or from integer indices."
     idx = torch.as_tensor(idx).cpu()
@@ -125,7 +125,7 @@ class ImageSet:
         "A copy with images and targets on `device`."
         return ImageSet(self.images.to(device), self.targets.to(device), self.classes)
 
-# %% ../nbs/00_data.ipynb #a3b80d20
+# %% ../nbs/00_data.ipynb #a59c0ddb
 def _palette(n:int, rng) -> np.ndarray:
     "`n` distinct colours (n, 3) in [0.1, 0.9]: points of the smallest L x L x L grid with at least `n` points."
     L = 2
@@ -150,7 +150,7 @@ def _draw(style:dict, c:int, h:int, w:int, rng) -> np.ndarray:
     img = img * rng.uniform(0.85, 1.15) + rng.normal(0, 0.03, (3, 1, 1)) + rng.normal(0, 0.04, (3, h, w))
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
 
-# %% ../nbs/00_data.ipynb #f8e9d25f
+# %% ../nbs/00_data.ipynb #de2ae17b
 def _write_cifar100(folder:Path, style:dict, n_classes, n_train, n_test, img_size, rng):
     "Write `train`, `test`, `meta` pickles of a CIFAR-100-format folder."
     folder.mkdir(parents=True, exist_ok=True)
@@ -165,7 +165,7 @@ def _write_cifar100(folder:Path, style:dict, n_classes, n_train, n_test, img_siz
             'coarse_label_names': [f'superclass_{k:02d}' for k in range(math.ceil(n_classes / 5))]}
     with open(folder/'meta', 'wb') as f: pickle.dump(meta, f, protocol=2)
 
-# %% ../nbs/00_data.ipynb #73105ee6
+# %% ../nbs/00_data.ipynb #618ed1d1
 _styles = ['art', 'cartoon', 'deviantart', 'embroidery', 'graffiti', 'painting', 'sketch', 'toy']
 
 def _write_imagenet_r(root:Path, style:dict, n_classes, n_train, n_test, img_size, rng):
@@ -182,7 +182,7 @@ def _write_imagenet_r(root:Path, style:dict, n_classes, n_train, n_test, img_siz
             s['data'].append(f'imagenet-r/{d.name}/{name}'); s['targets'].append(c)
     for k, v in split.items(): (root/f'imr_{k}.yaml').write_text(yaml.safe_dump(v))
 
-# %% ../nbs/00_data.ipynb #d9523c39
+# %% ../nbs/00_data.ipynb #a3aa2479
 _synthetic_writers = {'cifar100': ('cifar-100-python', _write_cifar100), 'imagenet_r': ('imagenet-r', _write_imagenet_r)}
 
 def make_synthetic(root, # folder to write into (created if missing)
@@ -206,7 +206,7 @@ def make_synthetic(root, # folder to write into (created if missing)
     marker.write_text(json.dumps(params))
     return root
 
-# %% ../nbs/00_data.ipynb #546b1c23
+# %% ../nbs/00_data.ipynb #b096466a
 def _read_cifar_pickle(path:Path, keys:list) -> dict:
     "Load one CIFAR-100 pickle as a dict with `str` keys and check that it has `keys`."
     if not path.is_file(): raise FileNotFoundError(
@@ -224,7 +224,7 @@ def _read_cifar_pickle(path:Path, keys:list) -> dict:
 
 def _names(xs) -> list: return [x.decode('latin1') if isinstance(x, bytes) else str(x) for x in xs]
 
-# %% ../nbs/00_data.ipynb #b2a7fed6
+# %% ../nbs/00_data.ipynb #c7bfae52
 def _cifar_split(path:Path, classes:list) -> ImageSet:
     "The `ImageSet` stored in the CIFAR-100 pickle at `path`."
     d = _read_cifar_pickle(path, ['data', 'fine_labels'])
@@ -237,7 +237,7 @@ def _cifar_split(path:Path, classes:list) -> ImageSet:
         f"{path}: fine_labels span {targets.min()}..{targets.max()} but meta names {len(classes)} classes")
     return ImageSet(torch.from_numpy(data.reshape(n, 3, side, side).copy()), targets, classes)
 
-# %% ../nbs/00_data.ipynb #d3f09b7d
+# %% ../nbs/00_data.ipynb #5a52e954
 def load_cifar100(root, # folder holding `cifar-100-python/` (or that folder itself)
                   download:bool=False, # fetch with torchvision when the folder is missing
                  ) -> tuple:
@@ -253,7 +253,7 @@ def load_cifar100(root, # folder holding `cifar-100-python/` (or that folder its
     classes = _names(_read_cifar_pickle(folder/'meta', ['fine_label_names'])['fine_label_names'])
     return _cifar_split(folder/'train', classes), _cifar_split(folder/'test', classes)
 
-# %% ../nbs/00_data.ipynb #e98d9571
+# %% ../nbs/00_data.ipynb #d34e29c0
 @dataclass
 class FileSet:
     "A split kept on disk: absolute image `paths` under `root`, ORIGINAL `targets`, class names."
@@ -275,7 +275,7 @@ def decode_image(path, # an image file
     im = TF.center_crop(TF.resize(im, size, interpolation=T.InterpolationMode.BILINEAR), size)
     return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
 
-# %% ../nbs/00_data.ipynb #fbc28048
+# %% ../nbs/00_data.ipynb #ab3d45ac
 def _cache_key(fs:FileSet, size:int) -> str:
     "Hash of the file list (relative to `fs.root` where possible) and `size`."
     def rel(p):
@@ -302,7 +302,7 @@ def to_imageset(self:FileSet, size:int=256, # side of the stored images
         torch.save({'key': key, 'images': images}, str(cache) + '.tmp'); os.replace(str(cache) + '.tmp', cache)
     return ImageSet(images, self.targets.clone(), list(self.classes))
 
-# %% ../nbs/00_data.ipynb #4369c8ca
+# %% ../nbs/00_data.ipynb #737db216
 _img_exts = ('.jpg', '.jpeg', '.png')
 _where = "ImageNet-R must be laid out as <root>/imagenet-r/<wnid>/<name>.jpg (the ImageNet-R tarball extracts to imagenet-r/)"
 
@@ -317,7 +317,7 @@ def _imagenet_r_classes(root:Path) -> tuple:
         raise FileNotFoundError(f"{len(empty)} class folders hold no .jpg images, e.g. {empty[:3]}; {_where}")
     return folder, files
 
-# %% ../nbs/00_data.ipynb #65d4bd0b
+# %% ../nbs/00_data.ipynb #cb5e67e4
 def _seeded_split(files:list, seed:int, test_frac:float) -> tuple:
     "Per class (list of path lists): shuffle with `random.Random(seed)`; the first round(n*test_frac) go to test."
     if not 0 < test_frac < 1: raise ValueError(f"test_frac must be in (0, 1), got {test_frac}")
@@ -328,7 +328,7 @@ def _seeded_split(files:list, seed:int, test_frac:float) -> tuple:
         test += [(p, c) for p in sorted(paths[:k])]; train += [(p, c) for p in sorted(paths[k:])]
     return train, test
 
-# %% ../nbs/00_data.ipynb #ea4fe9ea
+# %% ../nbs/00_data.ipynb #d00a3978
 def _split_pair(split_file) -> tuple:
     "`(train_yaml, test_yaml)` from a dict with keys train/test or a pair of paths."
     if isinstance(split_file, dict) and {'train', 'test'} <= set(split_file): return split_file['train'], split_file['test']
@@ -345,7 +345,7 @@ def _resolve(entry:str, bases:list):
         for b in bases:
             if (q := b.joinpath(*parts[i:])).is_file(): return q.absolute()
 
-# %% ../nbs/00_data.ipynb #a22707ed
+# %% ../nbs/00_data.ipynb #a3dfdd19
 def _read_split(path, bases:list, n_classes:int) -> list:
     "`[(path, target)]` read from a split YAML file with lists `data` and `targets`."
     path = Path(path).expanduser()
@@ -361,7 +361,7 @@ def _read_split(path, bases:list, n_classes:int) -> list:
         f"{len(missing)} of {len(paths)} images named in {path} are missing under {bases[0]}, e.g. {missing[:3]}")
     return list(zip(paths, targets.tolist()))
 
-# %% ../nbs/00_data.ipynb #568ad542
+# %% ../nbs/00_data.ipynb #74deb1a7
 def load_imagenet_r(root, # folder holding `imagenet-r/` (or that folder itself)
                     split_file=None, # {'train': yaml, 'test': yaml} or (train_yaml, test_yaml); None: seeded split
                     seed:int=0, # seed of the own per-class split
@@ -376,7 +376,7 @@ def load_imagenet_r(root, # folder holding `imagenet-r/` (or that folder itself)
     def fileset(items): return FileSet(folder.absolute(), [p for p, _ in items], torch.tensor([c for _, c in items], dtype=torch.long), classes)
     return fileset(train), fileset(test)
 
-# %% ../nbs/00_data.ipynb #04de78da
+# %% ../nbs/00_data.ipynb #ff41c2d7
 datasets = {'cifar100': load_cifar100, 'imagenet_r': load_imagenet_r}
 
 def get_dataset(name:str, # a key of `datasets`
@@ -385,7 +385,7 @@ def get_dataset(name:str, # a key of `datasets`
     if name not in datasets: raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(datasets)}")
     return datasets[name](root, **kwargs)
 
-# %% ../nbs/00_data.ipynb #5c0b3b6d
+# %% ../nbs/00_data.ipynb #9243c661
 eval_resize_ratio = {'cifar100': 1.0, 'imagenet_r': 256 / 224}
 
 def eval_resize(dataset:str, img_size:int=224) -> int:
@@ -398,7 +398,7 @@ def pil_transform(dataset:str, img_size:int=224, train:bool=True):
     if train: return T.Compose([T.RandomResizedCrop(img_size), T.RandomHorizontalFlip(), T.ToTensor()])
     return T.Compose([T.Resize(eval_resize(dataset, img_size)), T.CenterCrop(img_size), T.ToTensor()])
 
-# %% ../nbs/00_data.ipynb #720ad78b
+# %% ../nbs/00_data.ipynb #47e14763
 @patch
 def pil(self:ImageSet, i:int) -> Image.Image:
     "Sample `i` as a PIL image."
@@ -423,7 +423,7 @@ class PILDataset(torch.utils.data.Dataset):
         y = int(self.data.targets[j])
         return self.transform(self.data.pil(j)), (y if self.label_map is None else int(self.label_map[y]))
 
-# %% ../nbs/00_data.ipynb #def27dec
+# %% ../nbs/00_data.ipynb #0fd57a80
 def _fallback_box(height:int, width:int, ratio) -> tuple:
     "torchvision's central crop `(h, w)` when no attempt fits."
     in_ratio = width / height
@@ -451,7 +451,7 @@ def rrc_params(n:int, height:int, width:int, # number of boxes, image size
     left = torch.where(hit, torch.minimum((v[1] * (width - w + 1)).long(), width - w), (width - w) // 2)
     return tuple(a.to(device or gdev) for a in (top, left, h, w))
 
-# %% ../nbs/00_data.ipynb #2546993e
+# %% ../nbs/00_data.ipynb #971ebc1b
 def _to_float(x:Tensor) -> Tensor: return x.float().div(255) if x.dtype == torch.uint8 else x.float()
 
 def _box_grid(start:Tensor, length:Tensor, size:int, limit:int) -> Tensor:
@@ -474,7 +474,7 @@ def resized_crop(x:Tensor, # uint8 (or float in [0, 1]) images (B, 3, H, W)
     grid = torch.stack([gx[:, None, :].expand(B, size, size), gy[:, :, None].expand(B, size, size)], -1)  # (B, S, S, 2)
     return F.grid_sample(x, grid, mode='bilinear', padding_mode='border', align_corners=False)
 
-# %% ../nbs/00_data.ipynb #b8a01127
+# %% ../nbs/00_data.ipynb #4ee7141b
 def center_resize(x:Tensor, # uint8 (or float) images (B, 3, H, W)
                   size:int, # side of the center crop
                   resize_to:int=None, # shorter side after resizing (default `size`)
@@ -488,7 +488,7 @@ def center_resize(x:Tensor, # uint8 (or float) images (B, 3, H, W)
     top, left = int(round((nh - size) / 2)), int(round((nw - size) / 2))
     return x[..., top:top + size, left:left + size]
 
-# %% ../nbs/00_data.ipynb #181d3fb7
+# %% ../nbs/00_data.ipynb #c09345db
 class TensorLoader:
     "Batches `(x, y)` of an `ImageSet` on `device`: float (B, 3, S, S) images in [0, 1] and remapped labels."
     def __init__(self, data:ImageSet, batch_size:int=64,
@@ -514,7 +514,7 @@ class TensorLoader:
         n = len(self.indices)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-# %% ../nbs/00_data.ipynb #4d4dcfbf
+# %% ../nbs/00_data.ipynb #a02e029c
 @patch
 def __iter__(self:TensorLoader):
     "One epoch of batches."

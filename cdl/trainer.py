@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['TINY_TEACHER', 'TINY_STUDENT', 'presets', 'log', 'RunConfig', 'ConfigError', 'resolve_device', 'get_preset',
-           'load_data', 'tensor_batches', 'pil_batches', 'build_models', 'epoch_lr', 'Metrics', 'dist_env',
-           'all_reduce_grads', 'ContinualTrainer', 'plot_acc_matrices', 'plot_avg_acc', 'save_plots', 'make_config',
-           'run', 'format_summary', 'cdl_run']
+           'load_data', 'tensor_batches', 'pil_batches', 'pretrain_synthetic', 'build_models', 'epoch_lr', 'Metrics',
+           'dist_env', 'all_reduce_grads', 'ContinualTrainer', 'plot_acc_matrices', 'plot_avg_acc', 'save_plots',
+           'make_config', 'run', 'format_summary', 'cdl_run']
 
-# %% ../nbs/05_trainer.ipynb #74b822ae
+# %% ../nbs/05_trainer.ipynb #c6383632
 import contextlib, dataclasses, difflib, hashlib, json, logging, math, os, random, sys, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -28,7 +28,7 @@ from .distillers import get_distiller, distillers, masked_ce
 import cdl.kd_prompts  # registers KD_Token
 from .kd_prompts import KDBranch
 
-# %% ../nbs/05_trainer.ipynb #71808d08
+# %% ../nbs/05_trainer.ipynb #631c0ae4
 @dataclass
 class RunConfig:
     "Everything that defines a continual distillation run."
@@ -79,7 +79,7 @@ class RunConfig:
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
     resume: bool = False  # continue the run in `output_dir` from its last complete task
 
-# %% ../nbs/05_trainer.ipynb #42f3a250
+# %% ../nbs/05_trainer.ipynb #1230a57f
 class ConfigError(ValueError):
     "A run configuration that cannot work; the message says which field and what is allowed."
 
@@ -111,7 +111,7 @@ def load(cls: RunConfig, path):
     if not isinstance(d, dict): raise ConfigError(f"config file {path} must hold a mapping of field: value")
     return cls.from_dict(d)
 
-# %% ../nbs/05_trainer.ipynb #fabb6c47
+# %% ../nbs/05_trainer.ipynb #8fcd3399
 def _choice(errs, name, value, allowed):
     if value not in allowed: errs.append(f"{name}={value!r} is not one of {', '.join(map(str, allowed))}")
 
@@ -152,13 +152,14 @@ def resolve_device(device):
     if d.type == 'cuda' and not torch.cuda.is_available(): raise ConfigError(f"device={device!r} but CUDA is not available here; use device='cpu' or 'auto'")
     return d
 
-# %% ../nbs/05_trainer.ipynb #84fb0769
+# %% ../nbs/05_trainer.ipynb #f30e65f4
 TINY_TEACHER = dict(img_size=32, patch_size=8, embed_dim=96, depth=6, num_heads=4)
 TINY_STUDENT = dict(img_size=32, patch_size=8, embed_dim=64, depth=6, num_heads=4)
 
 presets: dict[str, dict] = {
     'demo': dict(dataset='synthetic', root='data/demo', n_tasks=4, pretrained=False,
-                 synthetic=dict(fmt='cifar100', n_classes=20, n_train=100, n_test=30, img_size=32, seed=0),
+                 synthetic=dict(fmt='cifar100', n_classes=20, n_train=100, n_test=30, img_size=32, seed=0,
+                                pretrain=dict(n_classes=40, n_train=100, epochs=4, seed=123)),
                  teacher='vit_tiny_patch16_224', student='vit_tiny_patch16_224',
                  teacher_kwargs=TINY_TEACHER, student_kwargs=TINY_STUDENT,
                  learner='CODAPrompt', distiller='KD_Token', kd_prompt_param=[6, 6],
@@ -171,12 +172,12 @@ def get_preset(name, **overrides):
     if name not in presets: raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(presets)} (`cdl_run --list-presets`)")
     return RunConfig.from_dict({**presets[name], **overrides})
 
-# %% ../nbs/05_trainer.ipynb #5264b6db
+# %% ../nbs/05_trainer.ipynb #8f1f5f4d
 def load_data(cfg: RunConfig):
     "Train/test data, the `TaskSplit` and the loader kind ('cifar100' or 'imagenet_r') of `cfg`."
     kind, root = cfg.dataset, cfg.root
     if kind == 'synthetic':
-        syn = dict(cfg.synthetic); kind = syn.setdefault('fmt', 'cifar100')
+        syn = {k: v for k, v in cfg.synthetic.items() if k != 'pretrain'}; kind = syn.setdefault('fmt', 'cifar100')
         root = make_synthetic(root, **syn)
     kw = dict(download=cfg.download) if kind == 'cifar100' else dict(split_file=cfg.split_file, seed=cfg.seed)
     train, test = get_dataset(kind, root, **kw)
@@ -189,7 +190,7 @@ def load_data(cfg: RunConfig):
     split = TaskSplit(n_classes, first, other, class_order_seed=cfg.class_order_seed)
     return train, test, split, kind
 
-# %% ../nbs/05_trainer.ipynb #da116a3c
+# %% ../nbs/05_trainer.ipynb #fa581436
 def tensor_batches(images, targets, idx, batch_size, size, train, generator=None, test_resize=None, rank=0, world=1, max_batches=None):
     "Batches (x float (b, 3, size, size), y, global batch size) of the samples `idx` of a uint8 store `images`."
     if train: idx = idx[torch.randperm(len(idx), generator=generator)]
@@ -206,7 +207,7 @@ def tensor_batches(images, targets, idx, batch_size, size, train, generator=None
         else: x = center_resize(images[sel], size, test_resize)
         yield x, targets[sel], len(bi)
 
-# %% ../nbs/05_trainer.ipynb #1ec69f3a
+# %% ../nbs/05_trainer.ipynb #21c33f4e
 class _SliceSampler(torch.utils.data.Sampler):
     def __init__(self, idx, batch_size, rank, world, max_batches): store_attr()
     def __iter__(self):
@@ -227,10 +228,35 @@ def pil_batches(dataset, label_map, kind, idx, batch_size, size, train, generato
         gb = min(batch_size, len(idx) - n * batch_size)
         yield x.to(device, non_blocking=True), y.to(device, non_blocking=True), gb
 
-# %% ../nbs/05_trainer.ipynb #bd319daf
+# %% ../nbs/05_trainer.ipynb #3a862ca0
+def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epochs=4, batch_size=64, lr=1e-3, seed=123):
+    "Train timm ViT `name` fully on a synthetic dataset of `n_classes` other classes; returns the cached checkpoint path."
+    import timm, torch.nn.functional as F
+    key = hashlib.sha256(repr((name, sorted(model_kwargs.items()), n_classes, n_train, epochs, batch_size, lr, seed)).encode()).hexdigest()[:12]
+    path = Path(root) / 'pretrained' / f'{name}-{key}.pth'
+    if path.exists(): return path
+    data_root = make_synthetic(Path(root) / 'pretrain_data', n_classes=n_classes, n_train=n_train, n_test=1, img_size=model_kwargs.get('img_size', 32), seed=seed)
+    train, _ = get_dataset('cifar100', data_root)
+    torch.manual_seed(seed); g = torch.Generator().manual_seed(seed)
+    model = timm.create_model(name, pretrained=False, num_classes=n_classes, **model_kwargs)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
+    steps = epochs * (len(train) // batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
+    size = model.patch_embed.img_size[0]
+    for _ in range(epochs):
+        for x, y, _ in tensor_batches(train.images, train.targets, torch.arange(len(train)), batch_size, size, True, g):
+            if len(y) < batch_size: continue
+            loss = F.cross_entropy(model(x), y); opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), f'{path}.tmp'); os.replace(f'{path}.tmp', path)
+    return path
+
+# %% ../nbs/05_trainer.ipynb #6fbb0722
 def _backbone(cfg, which):
-    kw = {**cfg.model_kwargs, **getattr(cfg, f'{which}_kwargs')}
-    return PromptedViT(getattr(cfg, which), pretrained=cfg.pretrained, checkpoint=getattr(cfg, f'{which}_checkpoint'), **kw)
+    kw, ckpt = {**cfg.model_kwargs, **getattr(cfg, f'{which}_kwargs')}, getattr(cfg, f'{which}_checkpoint')
+    if cfg.dataset == 'synthetic' and cfg.synthetic.get('pretrain') and ckpt is None:  # the demo's stand-in pretrained weights
+        ckpt = pretrain_synthetic(cfg.root, getattr(cfg, which), kw, **cfg.synthetic['pretrain'])
+    return PromptedViT(getattr(cfg, which), pretrained=cfg.pretrained, checkpoint=ckpt, **kw)
 
 def build_models(cfg: RunConfig, n_classes, n_tasks):
     "Teacher, student and distiller of `cfg` (on the CPU, in fp32)."
@@ -247,12 +273,12 @@ def build_models(cfg: RunConfig, n_classes, n_tasks):
     kd = KDBranch(sb.embed_dim, sb.depth, n_classes, *cfg.kd_prompt_param) if distiller.uses_kd_branch else None
     return teacher, ContinualModel(sb, student_learner, n_classes, kd_branch=kd), distiller
 
-# %% ../nbs/05_trainer.ipynb #2b533ed3
+# %% ../nbs/05_trainer.ipynb #e0a72106
 def epoch_lr(lr, epoch, epochs):
     "Learning rate of `epoch` (0-based) of `epochs`."
     return lr if epochs == 1 else lr * math.cos(99 * math.pi * epoch / (200 * (epochs - 1)))
 
-# %% ../nbs/05_trainer.ipynb #1fef3281
+# %% ../nbs/05_trainer.ipynb #6d30fbd1
 class Metrics:
     "Accuracy matrices of the teacher and the student over `n_tasks` tasks, and the measures derived from them."
     roles = ('teacher', 'student')
@@ -279,7 +305,7 @@ class Metrics:
         a, T = self.acc[role], self.done if upto is None else upto + 1
         return float(sum(a[j, j] - a[T - 1, j] for j in range(T)) / T) if T else 0.
 
-# %% ../nbs/05_trainer.ipynb #8153ed55
+# %% ../nbs/05_trainer.ipynb #9410cc07
 def _atomic_write(path, text):
     tmp = Path(f'{path}.tmp'); tmp.write_text(text); os.replace(tmp, path)
 
@@ -317,7 +343,7 @@ def from_summary(cls: Metrics, n_tasks, summary):
         for t, row in enumerate(summary[r]['acc_matrix']): m.acc[r][t, :t + 1] = row[:t + 1]
     return m
 
-# %% ../nbs/05_trainer.ipynb #c802a96f
+# %% ../nbs/05_trainer.ipynb #27ecd4ed
 def dist_env():
     "(rank, world size, local rank) from the torchrun environment (0, 1, 0 when not distributed)."
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
@@ -335,7 +361,7 @@ def all_reduce_grads(params, world):
     flat = torch.cat([g.reshape(-1) for g in grads]); dist.all_reduce(flat); flat /= world
     for g, v in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(v.view_as(g))
 
-# %% ../nbs/05_trainer.ipynb #6e6576d6
+# %% ../nbs/05_trainer.ipynb #249a710a
 log = logging.getLogger('cdl')
 
 def _seed(*parts):
@@ -362,7 +388,7 @@ class ContinualTrainer:
         if cfg.compile:
             for m in (self.teacher, self.student): m.backbone.forward = torch.compile(m.backbone.forward, dynamic=False)
 
-# %% ../nbs/05_trainer.ipynb #1f13c3ce
+# %% ../nbs/05_trainer.ipynb #585d351a
 @patch
 def _prepare_data(self: ContinualTrainer):
     s, dev = self.split, self.device
@@ -390,7 +416,7 @@ def batches(self: ContinualTrainer, train, idx, batch_size, generator=None):
     g = generator or torch.Generator().manual_seed(0)
     return pil_batches(ds, self.split.label_map, self.kind, idx, batch_size, self.img_size, train, g, c.num_workers, self.device, self.rank, self.world, mb)
 
-# %% ../nbs/05_trainer.ipynb #f368382e
+# %% ../nbs/05_trainer.ipynb #e7af8cb3
 @patch
 def autocast(self: ContinualTrainer):
     return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == 'bf16' else contextlib.nullcontext()
@@ -403,7 +429,7 @@ def queries(self: ContinualTrainer, x, need_teacher=True):
     if self.cfg.teacher_query == 'self' and need_teacher: return self.teacher.backbone.query(x), q
     return q, q
 
-# %% ../nbs/05_trainer.ipynb #ff838f40
+# %% ../nbs/05_trainer.ipynb #564a3b22
 @patch
 def train_phase(self: ContinualTrainer, role, task, sync_every=25):
     "Train the `role` model ('teacher' or 'student') on `task`; returns the per-epoch mean losses."
@@ -447,7 +473,7 @@ def train_phase(self: ContinualTrainer, role, task, sync_every=25):
                   **{f'{role}/loss/task{task}': losses[-1]}, step=epoch)
     return losses
 
-# %% ../nbs/05_trainer.ipynb #58f79aa2
+# %% ../nbs/05_trainer.ipynb #91566127
 @patch
 @torch.no_grad()
 def evaluate(self: ContinualTrainer, task):
@@ -469,7 +495,7 @@ def evaluate(self: ContinualTrainer, task):
     acc = (correct / count.clamp_min(1)).cpu().tolist()
     return {'teacher': acc[0], 'student': acc[1]}
 
-# %% ../nbs/05_trainer.ipynb #6ef516b2
+# %% ../nbs/05_trainer.ipynb #45e9d913
 _RUNTIME_FIELDS = {'resume', 'device', 'num_workers', 'progress', 'tensorboard', 'output_dir'}
 
 @patch
@@ -500,7 +526,7 @@ def load_checkpoint(self: ContinualTrainer):
     self.metrics, self.history = Metrics.from_summary(self.n_tasks, ck['metrics']), ck['history']
     return ck['task'] + 1
 
-# %% ../nbs/05_trainer.ipynb #c10dcc63
+# %% ../nbs/05_trainer.ipynb #5430336c
 @patch
 def _open_run(self: ContinualTrainer):
     "Create (or check) the run folder, save the config, set up the log file and TensorBoard."
@@ -535,7 +561,7 @@ def _bar(self: ContinualTrainer, total, desc):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, leave=False, unit='batch', dynamic_ncols=True)
 
-# %% ../nbs/05_trainer.ipynb #2316c205
+# %% ../nbs/05_trainer.ipynb #e7e1f673
 @patch
 def run(self: ContinualTrainer):
     "Train and evaluate over all tasks (continuing a run when `resume`); returns the metrics summary."
@@ -566,7 +592,7 @@ def run(self: ContinualTrainer):
     if self.writer is not None: self.writer.close()
     return self.metrics.summary()
 
-# %% ../nbs/05_trainer.ipynb #54ea01e2
+# %% ../nbs/05_trainer.ipynb #95fb3c32
 def plot_acc_matrices(metrics: Metrics):
     "Heatmaps of the accuracy matrices (rows: after task t; columns: test data of task j)."
     from matplotlib.figure import Figure
@@ -594,7 +620,7 @@ def save_plots(metrics: Metrics, folder):
     plot_acc_matrices(metrics).savefig(Path(folder) / 'acc_matrix.png', dpi=110)
     plot_avg_acc(metrics).savefig(Path(folder) / 'avg_acc.png', dpi=110)
 
-# %% ../nbs/05_trainer.ipynb #9dbe7bf7
+# %% ../nbs/05_trainer.ipynb #81129b70
 def make_config(config=None, **overrides):
     "A validated `RunConfig` from a `RunConfig`, a preset name, a YAML path or None (the `demo` preset), plus `overrides`."
     if isinstance(config, RunConfig): cfg = RunConfig.from_dict({**config.to_dict(), **overrides})
@@ -607,7 +633,7 @@ def run(config=None, **overrides):
     "Run a continual distillation experiment; returns the metrics summary."
     return ContinualTrainer(make_config(config, **overrides)).run()
 
-# %% ../nbs/05_trainer.ipynb #5b3ecc52
+# %% ../nbs/05_trainer.ipynb #2ef37f00
 def _parse_overrides(items):
     out = {}
     for item in items or []:
@@ -624,7 +650,7 @@ def format_summary(summary, out_dir=None):
     rows.append(f"after {summary['tasks_done']} tasks" + (f"; run folder: {out_dir}" if out_dir else ''))
     return '\n'.join(rows)
 
-# %% ../nbs/05_trainer.ipynb #782f76e0
+# %% ../nbs/05_trainer.ipynb #2430dc49
 @call_parse
 def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False, nargs='?') = 'demo',
             set: Param("override fields: --set epochs=2 learner=L2P", str, nargs='*', action='extend') = None,
