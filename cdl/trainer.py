@@ -8,7 +8,7 @@ __all__ = ['TINY_TEACHER', 'TINY_STUDENT', 'presets', 'log', 'RunConfig', 'Confi
            'dist_env', 'all_reduce_grads', 'ContinualTrainer', 'plot_acc_matrices', 'plot_avg_acc', 'save_plots',
            'make_config', 'run', 'format_summary', 'cdl_run']
 
-# %% ../nbs/05_trainer.ipynb #c6383632
+# %% ../nbs/05_trainer.ipynb #d100921a
 import contextlib, dataclasses, difflib, hashlib, json, logging, math, os, random, sys, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -28,7 +28,7 @@ from .distillers import get_distiller, distillers, masked_ce
 import cdl.kd_prompts  # registers KD_Token
 from .kd_prompts import KDBranch
 
-# %% ../nbs/05_trainer.ipynb #631c0ae4
+# %% ../nbs/05_trainer.ipynb #aa977333
 @dataclass
 class RunConfig:
     "Everything that defines a continual distillation run."
@@ -79,7 +79,7 @@ class RunConfig:
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
     resume: bool = False  # continue the run in `output_dir` from its last complete task
 
-# %% ../nbs/05_trainer.ipynb #1230a57f
+# %% ../nbs/05_trainer.ipynb #92e77928
 class ConfigError(ValueError):
     "A run configuration that cannot work; the message says which field and what is allowed."
 
@@ -111,7 +111,7 @@ def load(cls: RunConfig, path):
     if not isinstance(d, dict): raise ConfigError(f"config file {path} must hold a mapping of field: value")
     return cls.from_dict(d)
 
-# %% ../nbs/05_trainer.ipynb #8fcd3399
+# %% ../nbs/05_trainer.ipynb #916c8b8a
 def _choice(errs, name, value, allowed):
     if value not in allowed: errs.append(f"{name}={value!r} is not one of {', '.join(map(str, allowed))}")
 
@@ -152,7 +152,7 @@ def resolve_device(device):
     if d.type == 'cuda' and not torch.cuda.is_available(): raise ConfigError(f"device={device!r} but CUDA is not available here; use device='cpu' or 'auto'")
     return d
 
-# %% ../nbs/05_trainer.ipynb #f30e65f4
+# %% ../nbs/05_trainer.ipynb #9d812dee
 TINY_TEACHER = dict(img_size=32, patch_size=8, embed_dim=96, depth=6, num_heads=4)
 TINY_STUDENT = dict(img_size=32, patch_size=8, embed_dim=64, depth=6, num_heads=4)
 
@@ -172,7 +172,7 @@ def get_preset(name, **overrides):
     if name not in presets: raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(presets)} (`cdl_run --list-presets`)")
     return RunConfig.from_dict({**presets[name], **overrides})
 
-# %% ../nbs/05_trainer.ipynb #8f1f5f4d
+# %% ../nbs/05_trainer.ipynb #f2e7b1b7
 def load_data(cfg: RunConfig):
     "Train/test data, the `TaskSplit` and the loader kind ('cifar100' or 'imagenet_r') of `cfg`."
     kind, root = cfg.dataset, cfg.root
@@ -190,7 +190,7 @@ def load_data(cfg: RunConfig):
     split = TaskSplit(n_classes, first, other, class_order_seed=cfg.class_order_seed)
     return train, test, split, kind
 
-# %% ../nbs/05_trainer.ipynb #fa581436
+# %% ../nbs/05_trainer.ipynb #cae04bf9
 def tensor_batches(images, targets, idx, batch_size, size, train, generator=None, test_resize=None, rank=0, world=1, max_batches=None):
     "Batches (x float (b, 3, size, size), y, global batch size) of the samples `idx` of a uint8 store `images`."
     if train: idx = idx[torch.randperm(len(idx), generator=generator)]
@@ -207,7 +207,7 @@ def tensor_batches(images, targets, idx, batch_size, size, train, generator=None
         else: x = center_resize(images[sel], size, test_resize)
         yield x, targets[sel], len(bi)
 
-# %% ../nbs/05_trainer.ipynb #21c33f4e
+# %% ../nbs/05_trainer.ipynb #ce03ffdc
 class _SliceSampler(torch.utils.data.Sampler):
     def __init__(self, idx, batch_size, rank, world, max_batches): store_attr()
     def __iter__(self):
@@ -228,7 +228,7 @@ def pil_batches(dataset, label_map, kind, idx, batch_size, size, train, generato
         gb = min(batch_size, len(idx) - n * batch_size)
         yield x.to(device, non_blocking=True), y.to(device, non_blocking=True), gb
 
-# %% ../nbs/05_trainer.ipynb #3a862ca0
+# %% ../nbs/05_trainer.ipynb #fc8e6ef1
 def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epochs=4, batch_size=64, lr=1e-3, seed=123):
     "Train timm ViT `name` fully on a synthetic dataset of `n_classes` other classes; returns the cached checkpoint path."
     import timm, torch.nn.functional as F
@@ -251,7 +251,7 @@ def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epoc
     torch.save(model.state_dict(), f'{path}.tmp'); os.replace(f'{path}.tmp', path)
     return path
 
-# %% ../nbs/05_trainer.ipynb #6fbb0722
+# %% ../nbs/05_trainer.ipynb #ff53cd0d
 def _backbone(cfg, which):
     kw, ckpt = {**cfg.model_kwargs, **getattr(cfg, f'{which}_kwargs')}, getattr(cfg, f'{which}_checkpoint')
     if cfg.dataset == 'synthetic' and cfg.synthetic.get('pretrain') and ckpt is None:  # the demo's stand-in pretrained weights
@@ -273,12 +273,12 @@ def build_models(cfg: RunConfig, n_classes, n_tasks):
     kd = KDBranch(sb.embed_dim, sb.depth, n_classes, *cfg.kd_prompt_param) if distiller.uses_kd_branch else None
     return teacher, ContinualModel(sb, student_learner, n_classes, kd_branch=kd), distiller
 
-# %% ../nbs/05_trainer.ipynb #e0a72106
+# %% ../nbs/05_trainer.ipynb #02e30ff1
 def epoch_lr(lr, epoch, epochs):
     "Learning rate of `epoch` (0-based) of `epochs`."
     return lr if epochs == 1 else lr * math.cos(99 * math.pi * epoch / (200 * (epochs - 1)))
 
-# %% ../nbs/05_trainer.ipynb #6d30fbd1
+# %% ../nbs/05_trainer.ipynb #b554cbff
 class Metrics:
     "Accuracy matrices of the teacher and the student over `n_tasks` tasks, and the measures derived from them."
     roles = ('teacher', 'student')
@@ -305,7 +305,7 @@ class Metrics:
         a, T = self.acc[role], self.done if upto is None else upto + 1
         return float(sum(a[j, j] - a[T - 1, j] for j in range(T)) / T) if T else 0.
 
-# %% ../nbs/05_trainer.ipynb #9410cc07
+# %% ../nbs/05_trainer.ipynb #62289700
 def _atomic_write(path, text):
     tmp = Path(f'{path}.tmp'); tmp.write_text(text); os.replace(tmp, path)
 
@@ -343,7 +343,7 @@ def from_summary(cls: Metrics, n_tasks, summary):
         for t, row in enumerate(summary[r]['acc_matrix']): m.acc[r][t, :t + 1] = row[:t + 1]
     return m
 
-# %% ../nbs/05_trainer.ipynb #27ecd4ed
+# %% ../nbs/05_trainer.ipynb #e5b64ee8
 def dist_env():
     "(rank, world size, local rank) from the torchrun environment (0, 1, 0 when not distributed)."
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
@@ -361,7 +361,7 @@ def all_reduce_grads(params, world):
     flat = torch.cat([g.reshape(-1) for g in grads]); dist.all_reduce(flat); flat /= world
     for g, v in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(v.view_as(g))
 
-# %% ../nbs/05_trainer.ipynb #249a710a
+# %% ../nbs/05_trainer.ipynb #e57cfb1b
 log = logging.getLogger('cdl')
 
 def _seed(*parts):
@@ -388,7 +388,7 @@ class ContinualTrainer:
         if cfg.compile:
             for m in (self.teacher, self.student): m.backbone.forward = torch.compile(m.backbone.forward, dynamic=False)
 
-# %% ../nbs/05_trainer.ipynb #585d351a
+# %% ../nbs/05_trainer.ipynb #de119fd4
 @patch
 def _prepare_data(self: ContinualTrainer):
     s, dev = self.split, self.device
@@ -416,7 +416,7 @@ def batches(self: ContinualTrainer, train, idx, batch_size, generator=None):
     g = generator or torch.Generator().manual_seed(0)
     return pil_batches(ds, self.split.label_map, self.kind, idx, batch_size, self.img_size, train, g, c.num_workers, self.device, self.rank, self.world, mb)
 
-# %% ../nbs/05_trainer.ipynb #e7af8cb3
+# %% ../nbs/05_trainer.ipynb #903d1190
 @patch
 def autocast(self: ContinualTrainer):
     return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == 'bf16' else contextlib.nullcontext()
@@ -429,7 +429,7 @@ def queries(self: ContinualTrainer, x, need_teacher=True):
     if self.cfg.teacher_query == 'self' and need_teacher: return self.teacher.backbone.query(x), q
     return q, q
 
-# %% ../nbs/05_trainer.ipynb #564a3b22
+# %% ../nbs/05_trainer.ipynb #ebcc311b
 @patch
 def train_phase(self: ContinualTrainer, role, task, sync_every=25):
     "Train the `role` model ('teacher' or 'student') on `task`; returns the per-epoch mean losses."
@@ -473,7 +473,7 @@ def train_phase(self: ContinualTrainer, role, task, sync_every=25):
                   **{f'{role}/loss/task{task}': losses[-1]}, step=epoch)
     return losses
 
-# %% ../nbs/05_trainer.ipynb #91566127
+# %% ../nbs/05_trainer.ipynb #b9765e4e
 @patch
 @torch.no_grad()
 def evaluate(self: ContinualTrainer, task):
@@ -495,7 +495,7 @@ def evaluate(self: ContinualTrainer, task):
     acc = (correct / count.clamp_min(1)).cpu().tolist()
     return {'teacher': acc[0], 'student': acc[1]}
 
-# %% ../nbs/05_trainer.ipynb #45e9d913
+# %% ../nbs/05_trainer.ipynb #6b71cac8
 _RUNTIME_FIELDS = {'resume', 'device', 'num_workers', 'progress', 'tensorboard', 'output_dir'}
 
 @patch
@@ -526,7 +526,7 @@ def load_checkpoint(self: ContinualTrainer):
     self.metrics, self.history = Metrics.from_summary(self.n_tasks, ck['metrics']), ck['history']
     return ck['task'] + 1
 
-# %% ../nbs/05_trainer.ipynb #5430336c
+# %% ../nbs/05_trainer.ipynb #ce518682
 @patch
 def _open_run(self: ContinualTrainer):
     "Create (or check) the run folder, save the config, set up the log file and TensorBoard."
@@ -543,7 +543,8 @@ def _open_run(self: ContinualTrainer):
     handler.setFormatter(logging.Formatter('%(asctime)s %(message)s'))
     log.handlers = [h for h in log.handlers if not isinstance(h, logging.FileHandler)] + [handler]
     if not any(type(h) is logging.StreamHandler for h in log.handlers): log.addHandler(logging.StreamHandler(sys.stdout))
-    log.setLevel(logging.INFO); log.propagate = False
+    if log.level == logging.NOTSET: log.setLevel(logging.INFO)  # a level set by the user (e.g. WARNING in a notebook) stays
+    log.propagate = False
     if self.cfg.tensorboard:
         from torch.utils.tensorboard import SummaryWriter
         self.writer = SummaryWriter(self.out / 'tensorboard')
@@ -561,7 +562,7 @@ def _bar(self: ContinualTrainer, total, desc):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, leave=False, unit='batch', dynamic_ncols=True)
 
-# %% ../nbs/05_trainer.ipynb #e7e1f673
+# %% ../nbs/05_trainer.ipynb #c741cf64
 @patch
 def run(self: ContinualTrainer):
     "Train and evaluate over all tasks (continuing a run when `resume`); returns the metrics summary."
@@ -592,7 +593,7 @@ def run(self: ContinualTrainer):
     if self.writer is not None: self.writer.close()
     return self.metrics.summary()
 
-# %% ../nbs/05_trainer.ipynb #95fb3c32
+# %% ../nbs/05_trainer.ipynb #1bfe20d2
 def plot_acc_matrices(metrics: Metrics):
     "Heatmaps of the accuracy matrices (rows: after task t; columns: test data of task j)."
     from matplotlib.figure import Figure
@@ -620,7 +621,7 @@ def save_plots(metrics: Metrics, folder):
     plot_acc_matrices(metrics).savefig(Path(folder) / 'acc_matrix.png', dpi=110)
     plot_avg_acc(metrics).savefig(Path(folder) / 'avg_acc.png', dpi=110)
 
-# %% ../nbs/05_trainer.ipynb #81129b70
+# %% ../nbs/05_trainer.ipynb #559ead17
 def make_config(config=None, **overrides):
     "A validated `RunConfig` from a `RunConfig`, a preset name, a YAML path or None (the `demo` preset), plus `overrides`."
     if isinstance(config, RunConfig): cfg = RunConfig.from_dict({**config.to_dict(), **overrides})
@@ -633,7 +634,7 @@ def run(config=None, **overrides):
     "Run a continual distillation experiment; returns the metrics summary."
     return ContinualTrainer(make_config(config, **overrides)).run()
 
-# %% ../nbs/05_trainer.ipynb #2ef37f00
+# %% ../nbs/05_trainer.ipynb #9e9b4594
 def _parse_overrides(items):
     out = {}
     for item in items or []:
@@ -650,7 +651,7 @@ def format_summary(summary, out_dir=None):
     rows.append(f"after {summary['tasks_done']} tasks" + (f"; run folder: {out_dir}" if out_dir else ''))
     return '\n'.join(rows)
 
-# %% ../nbs/05_trainer.ipynb #2430dc49
+# %% ../nbs/05_trainer.ipynb #63fd031d
 @call_parse
 def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False, nargs='?') = 'demo',
             set: Param("override fields: --set epochs=2 learner=L2P", str, nargs='*', action='extend') = None,
