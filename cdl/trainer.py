@@ -8,7 +8,7 @@ __all__ = ['TINY_TEACHER', 'TINY_STUDENT', 'presets', 'log', 'RunConfig', 'Confi
            'dist_env', 'all_reduce_grads', 'ContinualTrainer', 'plot_acc_matrices', 'plot_avg_acc', 'save_plots',
            'make_config', 'run', 'format_summary', 'cdl_run']
 
-# %% ../nbs/05_trainer.ipynb #d100921a
+# %% ../nbs/05_trainer.ipynb #dbdc463e
 import contextlib, dataclasses, difflib, hashlib, json, logging, math, os, random, sys, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -28,7 +28,7 @@ from .distillers import get_distiller, distillers, masked_ce
 import cdl.kd_prompts  # registers KD_Token
 from .kd_prompts import KDBranch
 
-# %% ../nbs/05_trainer.ipynb #aa977333
+# %% ../nbs/05_trainer.ipynb #72de19ac
 @dataclass
 class RunConfig:
     "Everything that defines a continual distillation run."
@@ -79,7 +79,7 @@ class RunConfig:
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
     resume: bool = False  # continue the run in `output_dir` from its last complete task
 
-# %% ../nbs/05_trainer.ipynb #92e77928
+# %% ../nbs/05_trainer.ipynb #b628c45e
 class ConfigError(ValueError):
     "A run configuration that cannot work; the message says which field and what is allowed."
 
@@ -111,7 +111,7 @@ def load(cls: RunConfig, path):
     if not isinstance(d, dict): raise ConfigError(f"config file {path} must hold a mapping of field: value")
     return cls.from_dict(d)
 
-# %% ../nbs/05_trainer.ipynb #916c8b8a
+# %% ../nbs/05_trainer.ipynb #7cafc42f
 def _choice(errs, name, value, allowed):
     if value not in allowed: errs.append(f"{name}={value!r} is not one of {', '.join(map(str, allowed))}")
 
@@ -152,7 +152,7 @@ def resolve_device(device):
     if d.type == 'cuda' and not torch.cuda.is_available(): raise ConfigError(f"device={device!r} but CUDA is not available here; use device='cpu' or 'auto'")
     return d
 
-# %% ../nbs/05_trainer.ipynb #9d812dee
+# %% ../nbs/05_trainer.ipynb #73d2d1e8
 TINY_TEACHER = dict(img_size=32, patch_size=8, embed_dim=96, depth=6, num_heads=4)
 TINY_STUDENT = dict(img_size=32, patch_size=8, embed_dim=64, depth=6, num_heads=4)
 
@@ -172,7 +172,7 @@ def get_preset(name, **overrides):
     if name not in presets: raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(presets)} (`cdl_run --list-presets`)")
     return RunConfig.from_dict({**presets[name], **overrides})
 
-# %% ../nbs/05_trainer.ipynb #f2e7b1b7
+# %% ../nbs/05_trainer.ipynb #24604a1d
 def load_data(cfg: RunConfig):
     "Train/test data, the `TaskSplit` and the loader kind ('cifar100' or 'imagenet_r') of `cfg`."
     kind, root = cfg.dataset, cfg.root
@@ -190,24 +190,26 @@ def load_data(cfg: RunConfig):
     split = TaskSplit(n_classes, first, other, class_order_seed=cfg.class_order_seed)
     return train, test, split, kind
 
-# %% ../nbs/05_trainer.ipynb #cae04bf9
+# %% ../nbs/05_trainer.ipynb #ed4f2ddd
 def tensor_batches(images, targets, idx, batch_size, size, train, generator=None, test_resize=None, rank=0, world=1, max_batches=None):
     "Batches (x float (b, 3, size, size), y, global batch size) of the samples `idx` of a uint8 store `images`."
-    if train: idx = idx[torch.randperm(len(idx), generator=generator)]
-    H, W = images.shape[-2:]
+    H, W, dev = *images.shape[-2:], images.device
+    if train:  # the epoch's order and augmentation, drawn once on the CPU and moved to the device in one copy
+        idx = idx[torch.randperm(len(idx), generator=generator)]
+        boxes = torch.stack(rrc_params(len(idx), H, W, generator=generator))  # (4, n): top, left, h, w
+        flip = torch.rand(len(idx), generator=generator) < 0.5
+        boxes, flip = boxes.to(dev), flip.to(dev)
+    idx = idx.to(dev)
     for n, b in enumerate(range(0, len(idx), batch_size)):
         if max_batches is not None and n >= max_batches: return
-        bi = idx[b:b + batch_size]
-        lo, hi = rank * len(bi) // world, (rank + 1) * len(bi) // world  # this process's slice
-        if train:
-            top, left, h, w = rrc_params(len(bi), H, W, generator=generator)
-            flip = torch.rand(len(bi), generator=generator) < 0.5
-        sel = bi[lo:hi].to(images.device)
-        if train: x = resized_crop(images[sel], top[lo:hi], left[lo:hi], h[lo:hi], w[lo:hi], size, flip[lo:hi])
+        gb = min(batch_size, len(idx) - b)
+        lo, hi = b + rank * gb // world, b + (rank + 1) * gb // world  # this process's slice of the global batch
+        sel = idx[lo:hi]
+        if train: x = resized_crop(images[sel], *boxes[:, lo:hi], size, flip[lo:hi])
         else: x = center_resize(images[sel], size, test_resize)
-        yield x, targets[sel], len(bi)
+        yield x, targets[sel], gb
 
-# %% ../nbs/05_trainer.ipynb #ce03ffdc
+# %% ../nbs/05_trainer.ipynb #039b785b
 class _SliceSampler(torch.utils.data.Sampler):
     def __init__(self, idx, batch_size, rank, world, max_batches): store_attr()
     def __iter__(self):
@@ -228,7 +230,7 @@ def pil_batches(dataset, label_map, kind, idx, batch_size, size, train, generato
         gb = min(batch_size, len(idx) - n * batch_size)
         yield x.to(device, non_blocking=True), y.to(device, non_blocking=True), gb
 
-# %% ../nbs/05_trainer.ipynb #fc8e6ef1
+# %% ../nbs/05_trainer.ipynb #3b339eeb
 def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epochs=4, batch_size=64, lr=1e-3, seed=123):
     "Train timm ViT `name` fully on a synthetic dataset of `n_classes` other classes; returns the cached checkpoint path."
     import timm, torch.nn.functional as F
@@ -251,7 +253,7 @@ def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epoc
     torch.save(model.state_dict(), f'{path}.tmp'); os.replace(f'{path}.tmp', path)
     return path
 
-# %% ../nbs/05_trainer.ipynb #ff53cd0d
+# %% ../nbs/05_trainer.ipynb #fc3c76e1
 def _backbone(cfg, which):
     kw, ckpt = {**cfg.model_kwargs, **getattr(cfg, f'{which}_kwargs')}, getattr(cfg, f'{which}_checkpoint')
     if cfg.dataset == 'synthetic' and cfg.synthetic.get('pretrain') and ckpt is None:  # the demo's stand-in pretrained weights
@@ -273,12 +275,12 @@ def build_models(cfg: RunConfig, n_classes, n_tasks):
     kd = KDBranch(sb.embed_dim, sb.depth, n_classes, *cfg.kd_prompt_param) if distiller.uses_kd_branch else None
     return teacher, ContinualModel(sb, student_learner, n_classes, kd_branch=kd), distiller
 
-# %% ../nbs/05_trainer.ipynb #02e30ff1
+# %% ../nbs/05_trainer.ipynb #649ca5b0
 def epoch_lr(lr, epoch, epochs):
     "Learning rate of `epoch` (0-based) of `epochs`."
     return lr if epochs == 1 else lr * math.cos(99 * math.pi * epoch / (200 * (epochs - 1)))
 
-# %% ../nbs/05_trainer.ipynb #b554cbff
+# %% ../nbs/05_trainer.ipynb #270660fb
 class Metrics:
     "Accuracy matrices of the teacher and the student over `n_tasks` tasks, and the measures derived from them."
     roles = ('teacher', 'student')
@@ -305,7 +307,7 @@ class Metrics:
         a, T = self.acc[role], self.done if upto is None else upto + 1
         return float(sum(a[j, j] - a[T - 1, j] for j in range(T)) / T) if T else 0.
 
-# %% ../nbs/05_trainer.ipynb #62289700
+# %% ../nbs/05_trainer.ipynb #b49e26d3
 def _atomic_write(path, text):
     tmp = Path(f'{path}.tmp'); tmp.write_text(text); os.replace(tmp, path)
 
@@ -343,7 +345,7 @@ def from_summary(cls: Metrics, n_tasks, summary):
         for t, row in enumerate(summary[r]['acc_matrix']): m.acc[r][t, :t + 1] = row[:t + 1]
     return m
 
-# %% ../nbs/05_trainer.ipynb #e5b64ee8
+# %% ../nbs/05_trainer.ipynb #af58929c
 def dist_env():
     "(rank, world size, local rank) from the torchrun environment (0, 1, 0 when not distributed)."
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
@@ -361,7 +363,7 @@ def all_reduce_grads(params, world):
     flat = torch.cat([g.reshape(-1) for g in grads]); dist.all_reduce(flat); flat /= world
     for g, v in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(v.view_as(g))
 
-# %% ../nbs/05_trainer.ipynb #e57cfb1b
+# %% ../nbs/05_trainer.ipynb #f765ef1b
 log = logging.getLogger('cdl')
 
 def _seed(*parts):
@@ -383,12 +385,12 @@ class ContinualTrainer:
         self.teacher, self.student, self.distiller = build_models(cfg, self.n_classes, self.n_tasks)
         for m in (self.teacher, self.student, self.distiller): m.to(self.device)
         self.precision = cfg.precision if cfg.precision != 'auto' else ('bf16' if self.device.type == 'cuda' else 'fp32')
-        self.metrics, self.history = Metrics(self.n_tasks), []
+        self.metrics, self.history, self.writer = Metrics(self.n_tasks), [], None
         self._prepare_data()
         if cfg.compile:
             for m in (self.teacher, self.student): m.backbone.forward = torch.compile(m.backbone.forward, dynamic=False)
 
-# %% ../nbs/05_trainer.ipynb #de119fd4
+# %% ../nbs/05_trainer.ipynb #4faf857e
 @patch
 def _prepare_data(self: ContinualTrainer):
     s, dev = self.split, self.device
@@ -416,7 +418,7 @@ def batches(self: ContinualTrainer, train, idx, batch_size, generator=None):
     g = generator or torch.Generator().manual_seed(0)
     return pil_batches(ds, self.split.label_map, self.kind, idx, batch_size, self.img_size, train, g, c.num_workers, self.device, self.rank, self.world, mb)
 
-# %% ../nbs/05_trainer.ipynb #903d1190
+# %% ../nbs/05_trainer.ipynb #c23f6a3a
 @patch
 def autocast(self: ContinualTrainer):
     return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == 'bf16' else contextlib.nullcontext()
@@ -429,18 +431,22 @@ def queries(self: ContinualTrainer, x, need_teacher=True):
     if self.cfg.teacher_query == 'self' and need_teacher: return self.teacher.backbone.query(x), q
     return q, q
 
-# %% ../nbs/05_trainer.ipynb #ebcc311b
+# %% ../nbs/05_trainer.ipynb #91e60346
+@patch
+def optimizer(self: ContinualTrainer, role):
+    "The trainable parameters of `role` (with the distiller's for the student) and a fresh Adam over them (fused on CUDA)."
+    params = [p for p in getattr(self, role).parameters() if p.requires_grad] + (list(self.distiller.parameters()) if role == 'student' else [])
+    return params, torch.optim.Adam(params, lr=self.cfg.lr, betas=(0.9, 0.999), weight_decay=0, fused=self.device.type == 'cuda')
+
 @patch
 def train_phase(self: ContinualTrainer, role, task, sync_every=25):
     "Train the `role` model ('teacher' or 'student') on `task`; returns the per-epoch mean losses."
     c, dev = self.cfg, self.device
     model = getattr(self, role)
     student = role == 'student'
-    params = [p for p in model.parameters() if p.requires_grad] + (list(self.distiller.parameters()) if student else [])
-    opt = torch.optim.Adam(params, lr=c.lr, betas=(0.9, 0.999), weight_decay=0, fused=dev.type == 'cuda')
+    params, opt = self.optimizer(role)
     start, end = self.split.task_range(task)
     idx = torch.nonzero((self.train_y >= start) & (self.train_y < end)).flatten()
-    feats = bool(student and self.distiller.needs_features)
     model.train(); self.teacher.eval() if student else None
     losses = []
     for epoch in range(c.epochs):
@@ -451,17 +457,7 @@ def train_phase(self: ContinualTrainer, role, task, sync_every=25):
         n_batches = min(math.ceil(len(idx) / c.batch_size), c.max_batches or 10**9)
         bar = self._bar(n_batches, f"task {task + 1}/{self.n_tasks} {role:7s} ep {epoch + 1}/{c.epochs}")
         for step, (x, y, gb) in enumerate(self.batches(True, idx, c.batch_size, gen)):
-            with self.autocast():
-                qt, qs = self.queries(x, need_teacher=not student or self.cfg.teacher_query == 'self')
-                out = model(x, qs if student else qt, return_features=feats)
-                if student:
-                    with torch.no_grad(): t_out = self.teacher(x, qt, return_features=feats)
-                    loss, _ = self.distiller(out, t_out, y, start, end)
-                else: loss = masked_ce(out.logits, y, start, end) + out.match_loss
-            opt.zero_grad(set_to_none=True)
-            (loss * (len(x) * self.world / gb)).backward()
-            all_reduce_grads(params, self.world)
-            opt.step()
+            loss = self.train_step(model, opt, params, x, y, start, end, gb)
             total += loss.detach() * len(x); seen += len(x)
             if bar is not None and (step + 1) % sync_every == 0: bar.set_postfix(loss=f'{total.item() / seen:.3f}')
             if bar is not None: bar.update()
@@ -473,7 +469,26 @@ def train_phase(self: ContinualTrainer, role, task, sync_every=25):
                   **{f'{role}/loss/task{task}': losses[-1]}, step=epoch)
     return losses
 
-# %% ../nbs/05_trainer.ipynb #b9765e4e
+# %% ../nbs/05_trainer.ipynb #187c939b
+@patch
+def train_step(self: ContinualTrainer, model, opt, params, x, y, start, end, gb=None):
+    "Forward, backward and update of `model` on one batch; returns the (detached) loss."
+    student = model is self.student
+    feats = bool(student and self.distiller.needs_features)
+    with self.autocast():
+        qt, qs = self.queries(x, need_teacher=not student or self.cfg.teacher_query == 'self')
+        out = model(x, qs if student else qt, return_features=feats)
+        if student:
+            with torch.no_grad(): t_out = self.teacher(x, qt, return_features=feats)
+            loss, _ = self.distiller(out, t_out, y, start, end)
+        else: loss = masked_ce(out.logits, y, start, end) + out.match_loss
+    opt.zero_grad(set_to_none=True)
+    (loss * (len(x) * self.world / (gb or len(x)))).backward()
+    all_reduce_grads(params, self.world)
+    opt.step()
+    return loss.detach()
+
+# %% ../nbs/05_trainer.ipynb #682b9722
 @patch
 @torch.no_grad()
 def evaluate(self: ContinualTrainer, task):
@@ -495,7 +510,7 @@ def evaluate(self: ContinualTrainer, task):
     acc = (correct / count.clamp_min(1)).cpu().tolist()
     return {'teacher': acc[0], 'student': acc[1]}
 
-# %% ../nbs/05_trainer.ipynb #6b71cac8
+# %% ../nbs/05_trainer.ipynb #98c979f1
 _RUNTIME_FIELDS = {'resume', 'device', 'num_workers', 'progress', 'tensorboard', 'output_dir'}
 
 @patch
@@ -526,7 +541,7 @@ def load_checkpoint(self: ContinualTrainer):
     self.metrics, self.history = Metrics.from_summary(self.n_tasks, ck['metrics']), ck['history']
     return ck['task'] + 1
 
-# %% ../nbs/05_trainer.ipynb #ce518682
+# %% ../nbs/05_trainer.ipynb #420be420
 @patch
 def _open_run(self: ContinualTrainer):
     "Create (or check) the run folder, save the config, set up the log file and TensorBoard."
@@ -562,7 +577,7 @@ def _bar(self: ContinualTrainer, total, desc):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, leave=False, unit='batch', dynamic_ncols=True)
 
-# %% ../nbs/05_trainer.ipynb #c741cf64
+# %% ../nbs/05_trainer.ipynb #1bd7000a
 @patch
 def run(self: ContinualTrainer):
     "Train and evaluate over all tasks (continuing a run when `resume`); returns the metrics summary."
@@ -593,7 +608,7 @@ def run(self: ContinualTrainer):
     if self.writer is not None: self.writer.close()
     return self.metrics.summary()
 
-# %% ../nbs/05_trainer.ipynb #1bfe20d2
+# %% ../nbs/05_trainer.ipynb #294e05bd
 def plot_acc_matrices(metrics: Metrics):
     "Heatmaps of the accuracy matrices (rows: after task t; columns: test data of task j)."
     from matplotlib.figure import Figure
@@ -621,7 +636,7 @@ def save_plots(metrics: Metrics, folder):
     plot_acc_matrices(metrics).savefig(Path(folder) / 'acc_matrix.png', dpi=110)
     plot_avg_acc(metrics).savefig(Path(folder) / 'avg_acc.png', dpi=110)
 
-# %% ../nbs/05_trainer.ipynb #559ead17
+# %% ../nbs/05_trainer.ipynb #49288eae
 def make_config(config=None, **overrides):
     "A validated `RunConfig` from a `RunConfig`, a preset name, a YAML path or None (the `demo` preset), plus `overrides`."
     if isinstance(config, RunConfig): cfg = RunConfig.from_dict({**config.to_dict(), **overrides})
@@ -634,7 +649,7 @@ def run(config=None, **overrides):
     "Run a continual distillation experiment; returns the metrics summary."
     return ContinualTrainer(make_config(config, **overrides)).run()
 
-# %% ../nbs/05_trainer.ipynb #9e9b4594
+# %% ../nbs/05_trainer.ipynb #1b51295b
 def _parse_overrides(items):
     out = {}
     for item in items or []:
@@ -651,7 +666,7 @@ def format_summary(summary, out_dir=None):
     rows.append(f"after {summary['tasks_done']} tasks" + (f"; run folder: {out_dir}" if out_dir else ''))
     return '\n'.join(rows)
 
-# %% ../nbs/05_trainer.ipynb #63fd031d
+# %% ../nbs/05_trainer.ipynb #b33df6c2
 @call_parse
 def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False, nargs='?') = 'demo',
             set: Param("override fields: --set epochs=2 learner=L2P", str, nargs='*', action='extend') = None,
