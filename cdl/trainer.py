@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['TINY_TEACHER', 'TINY_STUDENT', 'presets', 'log', 'RunConfig', 'ConfigError', 'resolve_device', 'get_preset',
-           'load_data', 'tensor_batches', 'pil_batches', 'pretrain_synthetic', 'build_models', 'epoch_lr', 'Metrics',
-           'dist_env', 'all_reduce_grads', 'ContinualTrainer', 'plot_acc_matrices', 'plot_avg_acc', 'save_plots',
-           'make_config', 'run', 'format_summary', 'cdl_run']
+           'load_data', 'tensor_batches', 'pil_batches', 'pretrain_synthetic', 'prepare_data', 'build_models',
+           'epoch_lr', 'Metrics', 'dist_env', 'all_reduce_grads', 'ContinualTrainer', 'config_diff',
+           'plot_acc_matrices', 'plot_avg_acc', 'save_plots', 'make_config', 'run', 'format_summary', 'cdl_run']
 
-# %% ../nbs/05_trainer.ipynb #dbdc463e
+# %% ../nbs/05_trainer.ipynb #e9644979
 import contextlib, dataclasses, difflib, hashlib, json, logging, math, os, random, sys, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -28,7 +28,7 @@ from .distillers import get_distiller, distillers, masked_ce
 import cdl.kd_prompts  # registers KD_Token
 from .kd_prompts import KDBranch
 
-# %% ../nbs/05_trainer.ipynb #72de19ac
+# %% ../nbs/05_trainer.ipynb #91714043
 @dataclass
 class RunConfig:
     "Everything that defines a continual distillation run."
@@ -79,7 +79,7 @@ class RunConfig:
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
     resume: bool = False  # continue the run in `output_dir` from its last complete task
 
-# %% ../nbs/05_trainer.ipynb #b628c45e
+# %% ../nbs/05_trainer.ipynb #ba8e2983
 class ConfigError(ValueError):
     "A run configuration that cannot work; the message says which field and what is allowed."
 
@@ -111,7 +111,7 @@ def load(cls: RunConfig, path):
     if not isinstance(d, dict): raise ConfigError(f"config file {path} must hold a mapping of field: value")
     return cls.from_dict(d)
 
-# %% ../nbs/05_trainer.ipynb #7cafc42f
+# %% ../nbs/05_trainer.ipynb #c4c08618
 def _choice(errs, name, value, allowed):
     if value not in allowed: errs.append(f"{name}={value!r} is not one of {', '.join(map(str, allowed))}")
 
@@ -152,7 +152,7 @@ def resolve_device(device):
     if d.type == 'cuda' and not torch.cuda.is_available(): raise ConfigError(f"device={device!r} but CUDA is not available here; use device='cpu' or 'auto'")
     return d
 
-# %% ../nbs/05_trainer.ipynb #73d2d1e8
+# %% ../nbs/05_trainer.ipynb #4113ca39
 TINY_TEACHER = dict(img_size=32, patch_size=8, embed_dim=96, depth=6, num_heads=4)
 TINY_STUDENT = dict(img_size=32, patch_size=8, embed_dim=64, depth=6, num_heads=4)
 
@@ -163,7 +163,7 @@ presets: dict[str, dict] = {
                  teacher='vit_tiny_patch16_224', student='vit_tiny_patch16_224',
                  teacher_kwargs=TINY_TEACHER, student_kwargs=TINY_STUDENT,
                  learner='CODAPrompt', distiller='KD_Token', kd_prompt_param=[6, 6],
-                 epochs=5, batch_size=32, lr=1e-3, device='cpu', output_dir='runs/demo'),
+                 epochs=5, batch_size=32, lr=1e-3, output_dir='runs/demo'),
 }
 
 def get_preset(name, **overrides):
@@ -172,7 +172,7 @@ def get_preset(name, **overrides):
     if name not in presets: raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(presets)} (`cdl_run --list-presets`)")
     return RunConfig.from_dict({**presets[name], **overrides})
 
-# %% ../nbs/05_trainer.ipynb #24604a1d
+# %% ../nbs/05_trainer.ipynb #27b3593a
 def load_data(cfg: RunConfig):
     "Train/test data, the `TaskSplit` and the loader kind ('cifar100' or 'imagenet_r') of `cfg`."
     kind, root = cfg.dataset, cfg.root
@@ -190,7 +190,7 @@ def load_data(cfg: RunConfig):
     split = TaskSplit(n_classes, first, other, class_order_seed=cfg.class_order_seed)
     return train, test, split, kind
 
-# %% ../nbs/05_trainer.ipynb #ed4f2ddd
+# %% ../nbs/05_trainer.ipynb #ddfaf7ca
 def tensor_batches(images, targets, idx, batch_size, size, train, generator=None, test_resize=None, rank=0, world=1, max_batches=None):
     "Batches (x float (b, 3, size, size), y, global batch size) of the samples `idx` of a uint8 store `images`."
     H, W, dev = *images.shape[-2:], images.device
@@ -209,7 +209,7 @@ def tensor_batches(images, targets, idx, batch_size, size, train, generator=None
         else: x = center_resize(images[sel], size, test_resize)
         yield x, targets[sel], gb
 
-# %% ../nbs/05_trainer.ipynb #039b785b
+# %% ../nbs/05_trainer.ipynb #3dbfc859
 class _SliceSampler(torch.utils.data.Sampler):
     def __init__(self, idx, batch_size, rank, world, max_batches): store_attr()
     def __iter__(self):
@@ -230,7 +230,7 @@ def pil_batches(dataset, label_map, kind, idx, batch_size, size, train, generato
         gb = min(batch_size, len(idx) - n * batch_size)
         yield x.to(device, non_blocking=True), y.to(device, non_blocking=True), gb
 
-# %% ../nbs/05_trainer.ipynb #3b339eeb
+# %% ../nbs/05_trainer.ipynb #ab41c335
 def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epochs=4, batch_size=64, lr=1e-3, seed=123):
     "Train timm ViT `name` fully on a synthetic dataset of `n_classes` other classes; returns the cached checkpoint path."
     import timm, torch.nn.functional as F
@@ -253,12 +253,23 @@ def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epoc
     torch.save(model.state_dict(), f'{path}.tmp'); os.replace(f'{path}.tmp', path)
     return path
 
-# %% ../nbs/05_trainer.ipynb #fc3c76e1
+# %% ../nbs/05_trainer.ipynb #f7c43686
+def _checkpoint(cfg, which):
+    "The local weights of `which` model: its configured checkpoint, or the demo's stand-in pretrained weights."
+    ckpt = getattr(cfg, f'{which}_checkpoint')
+    if cfg.dataset == 'synthetic' and cfg.synthetic.get('pretrain') and ckpt is None:
+        ckpt = pretrain_synthetic(cfg.root, getattr(cfg, which), {**cfg.model_kwargs, **getattr(cfg, f'{which}_kwargs')}, **cfg.synthetic['pretrain'])
+    return ckpt
+
 def _backbone(cfg, which):
-    kw, ckpt = {**cfg.model_kwargs, **getattr(cfg, f'{which}_kwargs')}, getattr(cfg, f'{which}_checkpoint')
-    if cfg.dataset == 'synthetic' and cfg.synthetic.get('pretrain') and ckpt is None:  # the demo's stand-in pretrained weights
-        ckpt = pretrain_synthetic(cfg.root, getattr(cfg, which), kw, **cfg.synthetic['pretrain'])
-    return PromptedViT(getattr(cfg, which), pretrained=cfg.pretrained, checkpoint=ckpt, **kw)
+    kw = {**cfg.model_kwargs, **getattr(cfg, f'{which}_kwargs')}
+    return PromptedViT(getattr(cfg, which), pretrained=cfg.pretrained, checkpoint=_checkpoint(cfg, which), **kw)
+
+def prepare_data(cfg: RunConfig):
+    "Write what a run reads before it starts (synthetic data, the demo's stand-in weights) and check its task split; returns `cfg`."
+    load_data(cfg)
+    for which in ('teacher', 'student'): _checkpoint(cfg, which)
+    return cfg
 
 def build_models(cfg: RunConfig, n_classes, n_tasks):
     "Teacher, student and distiller of `cfg` (on the CPU, in fp32)."
@@ -275,12 +286,12 @@ def build_models(cfg: RunConfig, n_classes, n_tasks):
     kd = KDBranch(sb.embed_dim, sb.depth, n_classes, *cfg.kd_prompt_param) if distiller.uses_kd_branch else None
     return teacher, ContinualModel(sb, student_learner, n_classes, kd_branch=kd), distiller
 
-# %% ../nbs/05_trainer.ipynb #649ca5b0
+# %% ../nbs/05_trainer.ipynb #40c08e49
 def epoch_lr(lr, epoch, epochs):
     "Learning rate of `epoch` (0-based) of `epochs`."
     return lr if epochs == 1 else lr * math.cos(99 * math.pi * epoch / (200 * (epochs - 1)))
 
-# %% ../nbs/05_trainer.ipynb #270660fb
+# %% ../nbs/05_trainer.ipynb #a0cdbeb2
 class Metrics:
     "Accuracy matrices of the teacher and the student over `n_tasks` tasks, and the measures derived from them."
     roles = ('teacher', 'student')
@@ -307,14 +318,14 @@ class Metrics:
         a, T = self.acc[role], self.done if upto is None else upto + 1
         return float(sum(a[j, j] - a[T - 1, j] for j in range(T)) / T) if T else 0.
 
-# %% ../nbs/05_trainer.ipynb #b49e26d3
+# %% ../nbs/05_trainer.ipynb #ad2e08b2
 def _atomic_write(path, text):
     tmp = Path(f'{path}.tmp'); tmp.write_text(text); os.replace(tmp, path)
 
 @patch
 def summary(self: Metrics):
     "A JSON-able summary: matrices, average-accuracy curves, both forgetting measures."
-    out = {'tasks_done': self.done}
+    out = {'n_tasks': self.n_tasks, 'tasks_done': self.done}
     for r in self.roles:
         acc = [[None if np.isnan(v) else round(float(v), 6) for v in row] for row in self.acc[r][:self.done]]
         avg = self.avg_acc(r)
@@ -345,7 +356,7 @@ def from_summary(cls: Metrics, n_tasks, summary):
         for t, row in enumerate(summary[r]['acc_matrix']): m.acc[r][t, :t + 1] = row[:t + 1]
     return m
 
-# %% ../nbs/05_trainer.ipynb #af58929c
+# %% ../nbs/05_trainer.ipynb #52965bea
 def dist_env():
     "(rank, world size, local rank) from the torchrun environment (0, 1, 0 when not distributed)."
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
@@ -363,7 +374,7 @@ def all_reduce_grads(params, world):
     flat = torch.cat([g.reshape(-1) for g in grads]); dist.all_reduce(flat); flat /= world
     for g, v in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(v.view_as(g))
 
-# %% ../nbs/05_trainer.ipynb #f765ef1b
+# %% ../nbs/05_trainer.ipynb #1f0af941
 log = logging.getLogger('cdl')
 
 def _seed(*parts):
@@ -379,10 +390,12 @@ class ContinualTrainer:
         if self.world > 1 and self.device.type == 'cuda': self.device = torch.device('cuda', local)
         _init_dist(self.device)
         self.out = Path(cfg.output_dir)
+        if self.world > 1 and self.rank != 0: dist.barrier()  # rank 0 writes synthetic data and stand-in weights first
         self.train_set, self.test_set, self.split, self.kind = load_data(cfg)
         self.n_tasks, self.n_classes = self.split.n_tasks, self.split.n_classes
         torch.manual_seed(_seed(cfg.seed, 'init'))
         self.teacher, self.student, self.distiller = build_models(cfg, self.n_classes, self.n_tasks)
+        if self.world > 1 and self.rank == 0: dist.barrier()
         for m in (self.teacher, self.student, self.distiller): m.to(self.device)
         self.precision = cfg.precision if cfg.precision != 'auto' else ('bf16' if self.device.type == 'cuda' else 'fp32')
         self.metrics, self.history, self.writer = Metrics(self.n_tasks), [], None
@@ -390,7 +403,7 @@ class ContinualTrainer:
         if cfg.compile:
             for m in (self.teacher, self.student): m.backbone.forward = torch.compile(m.backbone.forward, dynamic=False)
 
-# %% ../nbs/05_trainer.ipynb #4faf857e
+# %% ../nbs/05_trainer.ipynb #ace5524d
 @patch
 def _prepare_data(self: ContinualTrainer):
     s, dev = self.split, self.device
@@ -418,7 +431,7 @@ def batches(self: ContinualTrainer, train, idx, batch_size, generator=None):
     g = generator or torch.Generator().manual_seed(0)
     return pil_batches(ds, self.split.label_map, self.kind, idx, batch_size, self.img_size, train, g, c.num_workers, self.device, self.rank, self.world, mb)
 
-# %% ../nbs/05_trainer.ipynb #c23f6a3a
+# %% ../nbs/05_trainer.ipynb #d42219f8
 @patch
 def autocast(self: ContinualTrainer):
     return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == 'bf16' else contextlib.nullcontext()
@@ -431,7 +444,7 @@ def queries(self: ContinualTrainer, x, need_teacher=True):
     if self.cfg.teacher_query == 'self' and need_teacher: return self.teacher.backbone.query(x), q
     return q, q
 
-# %% ../nbs/05_trainer.ipynb #91e60346
+# %% ../nbs/05_trainer.ipynb #942f2b8c
 @patch
 def optimizer(self: ContinualTrainer, role):
     "The trainable parameters of `role` (with the distiller's for the student) and a fresh Adam over them (fused on CUDA)."
@@ -469,7 +482,7 @@ def train_phase(self: ContinualTrainer, role, task, sync_every=25):
                   **{f'{role}/loss/task{task}': losses[-1]}, step=epoch)
     return losses
 
-# %% ../nbs/05_trainer.ipynb #187c939b
+# %% ../nbs/05_trainer.ipynb #afa047d6
 @patch
 def train_step(self: ContinualTrainer, model, opt, params, x, y, start, end, gb=None):
     "Forward, backward and update of `model` on one batch; returns the (detached) loss."
@@ -488,7 +501,7 @@ def train_step(self: ContinualTrainer, model, opt, params, x, y, start, end, gb=
     opt.step()
     return loss.detach()
 
-# %% ../nbs/05_trainer.ipynb #682b9722
+# %% ../nbs/05_trainer.ipynb #aadd14d2
 @patch
 @torch.no_grad()
 def evaluate(self: ContinualTrainer, task):
@@ -510,8 +523,14 @@ def evaluate(self: ContinualTrainer, task):
     acc = (correct / count.clamp_min(1)).cpu().tolist()
     return {'teacher': acc[0], 'student': acc[1]}
 
-# %% ../nbs/05_trainer.ipynb #98c979f1
+# %% ../nbs/05_trainer.ipynb #ed783489
 _RUNTIME_FIELDS = {'resume', 'device', 'num_workers', 'progress', 'tensorboard', 'output_dir'}
+
+def config_diff(a, b):
+    "{field: (value in `a`, value in `b`)} for the fields that change a run's results (runtime fields such as device are ignored)."
+    a, b = (c.to_dict() if isinstance(c, RunConfig) else dict(c) for c in (a, b))
+    keys = (set(a) | set(b)) - _RUNTIME_FIELDS
+    return {k: (a.get(k), b.get(k)) for k in sorted(keys) if a.get(k) != b.get(k)}
 
 @patch
 def save_checkpoint(self: ContinualTrainer, task):
@@ -528,9 +547,7 @@ def load_checkpoint(self: ContinualTrainer):
     files = sorted((self.out / 'checkpoints').glob('task_*.pt'))
     if not files: return 0
     ck = torch.load(files[-1], map_location=self.device, weights_only=False)
-    saved = {k: v for k, v in ck['config'].items() if k not in _RUNTIME_FIELDS}
-    now = {k: v for k, v in self.cfg.to_dict().items() if k not in _RUNTIME_FIELDS}
-    diff = {k: (saved.get(k), now.get(k)) for k in set(saved) | set(now) if saved.get(k) != now.get(k)}
+    diff = config_diff(ck['config'], self.cfg)
     if diff:
         raise ConfigError(f"cannot resume {self.out}: its config differs in " + ', '.join(f"{k} (saved {a!r}, now {b!r})" for k, (a, b) in sorted(diff.items()))
                           + "; use the saved config or a new output_dir")
@@ -541,7 +558,7 @@ def load_checkpoint(self: ContinualTrainer):
     self.metrics, self.history = Metrics.from_summary(self.n_tasks, ck['metrics']), ck['history']
     return ck['task'] + 1
 
-# %% ../nbs/05_trainer.ipynb #420be420
+# %% ../nbs/05_trainer.ipynb #356119bf
 @patch
 def _open_run(self: ContinualTrainer):
     "Create (or check) the run folder, save the config, set up the log file and TensorBoard."
@@ -574,10 +591,10 @@ def _log(self: ContinualTrainer, msg, step=0, **scalars):
 @patch
 def _bar(self: ContinualTrainer, total, desc):
     if not self.cfg.progress or self.rank != 0: return None
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     return tqdm(total=total, desc=desc, leave=False, unit='batch', dynamic_ncols=True)
 
-# %% ../nbs/05_trainer.ipynb #1bd7000a
+# %% ../nbs/05_trainer.ipynb #ebc5fed2
 @patch
 def run(self: ContinualTrainer):
     "Train and evaluate over all tasks (continuing a run when `resume`); returns the metrics summary."
@@ -598,17 +615,17 @@ def run(self: ContinualTrainer):
         accs = self.evaluate(task)
         self.metrics.update(task, accs)
         self.history.append(dict(task=task, seconds=time.perf_counter() - t0))
-        if self.rank == 0:
+        if self.rank == 0:  # checkpoint first: metrics.json never claims a task the checkpoints do not hold
+            self.save_checkpoint(task)
             self.metrics.write(self.out, task)
             save_plots(self.metrics, self.out)
-            self.save_checkpoint(task)
         avg = {r: self.metrics.avg_acc(r)[-1] for r in Metrics.roles}
         self._log(f"task {task + 1}/{self.n_tasks} done in {time.perf_counter() - t0:.1f}s | avg acc teacher {avg['teacher']:.4f} "
                   f"student {avg['student']:.4f}", step=task, **{f'{r}/avg_acc': v for r, v in avg.items()})
     if self.writer is not None: self.writer.close()
     return self.metrics.summary()
 
-# %% ../nbs/05_trainer.ipynb #294e05bd
+# %% ../nbs/05_trainer.ipynb #f0fa6ab6
 def plot_acc_matrices(metrics: Metrics):
     "Heatmaps of the accuracy matrices (rows: after task t; columns: test data of task j)."
     from matplotlib.figure import Figure
@@ -636,7 +653,7 @@ def save_plots(metrics: Metrics, folder):
     plot_acc_matrices(metrics).savefig(Path(folder) / 'acc_matrix.png', dpi=110)
     plot_avg_acc(metrics).savefig(Path(folder) / 'avg_acc.png', dpi=110)
 
-# %% ../nbs/05_trainer.ipynb #49288eae
+# %% ../nbs/05_trainer.ipynb #a9a7e8fa
 def make_config(config=None, **overrides):
     "A validated `RunConfig` from a `RunConfig`, a preset name, a YAML path or None (the `demo` preset), plus `overrides`."
     if isinstance(config, RunConfig): cfg = RunConfig.from_dict({**config.to_dict(), **overrides})
@@ -649,12 +666,14 @@ def run(config=None, **overrides):
     "Run a continual distillation experiment; returns the metrics summary."
     return ContinualTrainer(make_config(config, **overrides)).run()
 
-# %% ../nbs/05_trainer.ipynb #1b51295b
+# %% ../nbs/05_trainer.ipynb #fc681484
 def _parse_overrides(items):
     out = {}
     for item in items or []:
         if '=' not in item: raise ConfigError(f"--set expects field=value, got {item!r}")
-        k, v = item.split('=', 1); out[k.strip()] = yaml.safe_load(v)
+        k, v = item.split('=', 1)
+        try: out[k.strip()] = json.loads(v)  # JSON first: YAML reads 1e-5 as a string
+        except json.JSONDecodeError: out[k.strip()] = yaml.safe_load(v)
     return out
 
 def format_summary(summary, out_dir=None):
@@ -666,7 +685,7 @@ def format_summary(summary, out_dir=None):
     rows.append(f"after {summary['tasks_done']} tasks" + (f"; run folder: {out_dir}" if out_dir else ''))
     return '\n'.join(rows)
 
-# %% ../nbs/05_trainer.ipynb #b33df6c2
+# %% ../nbs/05_trainer.ipynb #e92550d8
 @call_parse
 def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False, nargs='?') = 'demo',
             set: Param("override fields: --set epochs=2 learner=L2P", str, nargs='*', action='extend') = None,
