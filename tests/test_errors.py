@@ -54,5 +54,8 @@ def test_resume_with_different_config(tiny_cfg):
 
 
 def test_list_presets():
-    p = subprocess.run(cli('--list_presets'), capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0 and 'demo' in p.stdout
+    for flag in ('--list-presets', '--list_presets'):
+        p = subprocess.run(cli(flag), capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        names = [l.split()[0] for l in p.stdout.splitlines()]
+        assert len(names) == 97 and 'demo' in names and 'imr-apt-reviewkd-vitl-vitb' in names

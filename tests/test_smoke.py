@@ -36,3 +36,10 @@ def test_run_writes_metrics(tiny_cfg):
     run('demo', **tiny_cfg)
     m = json.load(open(f"{tiny_cfg['output_dir']}/metrics.json"))
     assert m['tasks_done'] == 2 and m['student']['final_avg_acc'] == pytest.approx(sum(m["student"]["acc_matrix"][1]) / 2, abs=1e-5)
+
+
+def test_tensorboard_scalars(tiny_cfg):
+    from pathlib import Path
+    run('demo', **tiny_cfg, tensorboard=True)
+    events = list(Path(tiny_cfg['output_dir'], 'tensorboard').glob('events.out.tfevents.*'))
+    assert events and events[0].stat().st_size > 0
