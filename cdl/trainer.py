@@ -9,7 +9,7 @@ __all__ = ['TINY_TEACHER', 'TINY_STUDENT', 'presets', 'log', 'RunConfig', 'Confi
            'plot_acc_matrices', 'plot_avg_acc', 'save_plots', 'make_config', 'run', 'format_summary', 'cdl_run',
            'cdl_run_cli']
 
-# %% ../nbs/05_trainer.ipynb #b0e322cc
+# %% ../nbs/05_trainer.ipynb #43c5f918
 import contextlib, dataclasses, difflib, hashlib, json, logging, math, os, random, sys, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -29,7 +29,7 @@ from .distillers import get_distiller, distillers, masked_ce
 import cdl.kd_prompts  # registers KD_Token
 from .kd_prompts import KDBranch
 
-# %% ../nbs/05_trainer.ipynb #06894c46
+# %% ../nbs/05_trainer.ipynb #e3f248d4
 @dataclass
 class RunConfig:
     "Everything that defines a continual distillation run."
@@ -80,7 +80,7 @@ class RunConfig:
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
     resume: bool = False  # continue the run in `output_dir` from its last complete task
 
-# %% ../nbs/05_trainer.ipynb #0965601e
+# %% ../nbs/05_trainer.ipynb #38f1ffd9
 class ConfigError(ValueError):
     "A run configuration that cannot work; the message says which field and what is allowed."
 
@@ -112,7 +112,7 @@ def load(cls: RunConfig, path):
     if not isinstance(d, dict): raise ConfigError(f"config file {path} must hold a mapping of field: value")
     return cls.from_dict(d)
 
-# %% ../nbs/05_trainer.ipynb #9edab734
+# %% ../nbs/05_trainer.ipynb #c00c2e8c
 def _choice(errs, name, value, allowed):
     if value not in allowed: errs.append(f"{name}={value!r} is not one of {', '.join(map(str, allowed))}")
 
@@ -153,7 +153,7 @@ def resolve_device(device):
     if d.type == 'cuda' and not torch.cuda.is_available(): raise ConfigError(f"device={device!r} but CUDA is not available here; use device='cpu' or 'auto'")
     return d
 
-# %% ../nbs/05_trainer.ipynb #687f1cea
+# %% ../nbs/05_trainer.ipynb #2c3943c3
 TINY_TEACHER = dict(img_size=32, patch_size=8, embed_dim=96, depth=6, num_heads=4)
 TINY_STUDENT = dict(img_size=32, patch_size=8, embed_dim=64, depth=6, num_heads=4)
 
@@ -173,7 +173,7 @@ def get_preset(name, **overrides):
     if name not in presets: raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(presets)} (`cdl_run --list-presets`)")
     return RunConfig.from_dict({**presets[name], **overrides})
 
-# %% ../nbs/05_trainer.ipynb #461b885f
+# %% ../nbs/05_trainer.ipynb #e14c7143
 def load_data(cfg: RunConfig):
     "Train/test data, the `TaskSplit` and the loader kind ('cifar100' or 'imagenet_r') of `cfg`."
     kind, root = cfg.dataset, cfg.root
@@ -191,7 +191,7 @@ def load_data(cfg: RunConfig):
     split = TaskSplit(n_classes, first, other, class_order_seed=cfg.class_order_seed)
     return train, test, split, kind
 
-# %% ../nbs/05_trainer.ipynb #5ed9e78a
+# %% ../nbs/05_trainer.ipynb #c0a4eb72
 def tensor_batches(images, targets, idx, batch_size, size, train, generator=None, test_resize=None, rank=0, world=1, max_batches=None):
     "Batches (x float (b, 3, size, size), y, global batch size) of the samples `idx` of a uint8 store `images`."
     H, W, dev = *images.shape[-2:], images.device
@@ -210,9 +210,10 @@ def tensor_batches(images, targets, idx, batch_size, size, train, generator=None
         else: x = center_resize(images[sel], size, test_resize)
         yield x, targets[sel], gb
 
-# %% ../nbs/05_trainer.ipynb #990a6c0f
+# %% ../nbs/05_trainer.ipynb #c9402f77
 class _SliceSampler(torch.utils.data.Sampler):
-    def __init__(self, idx, batch_size, rank, world, max_batches): store_attr()
+    def __init__(self, idx, batch_size, rank, world, max_batches):
+        self.idx, self.batch_size, self.rank, self.world, self.max_batches = idx, batch_size, rank, world, max_batches
     def __iter__(self):
         for n, b in enumerate(range(0, len(self.idx), self.batch_size)):
             if self.max_batches is not None and n >= self.max_batches: return
@@ -231,7 +232,7 @@ def pil_batches(dataset, label_map, kind, idx, batch_size, size, train, generato
         gb = min(batch_size, len(idx) - n * batch_size)
         yield x.to(device, non_blocking=True), y.to(device, non_blocking=True), gb
 
-# %% ../nbs/05_trainer.ipynb #25c0ff92
+# %% ../nbs/05_trainer.ipynb #e833e0e3
 def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epochs=4, batch_size=64, lr=1e-3, seed=123):
     "Train timm ViT `name` fully on a synthetic dataset of `n_classes` other classes; returns the cached checkpoint path."
     import timm, torch.nn.functional as F
@@ -254,7 +255,7 @@ def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epoc
     torch.save(model.state_dict(), f'{path}.tmp'); os.replace(f'{path}.tmp', path)
     return path
 
-# %% ../nbs/05_trainer.ipynb #52e72141
+# %% ../nbs/05_trainer.ipynb #81af59a8
 def _checkpoint(cfg, which):
     "The local weights of `which` model: its configured checkpoint, or the demo's stand-in pretrained weights."
     ckpt = getattr(cfg, f'{which}_checkpoint')
@@ -287,12 +288,12 @@ def build_models(cfg: RunConfig, n_classes, n_tasks):
     kd = KDBranch(sb.embed_dim, sb.depth, n_classes, *cfg.kd_prompt_param) if distiller.uses_kd_branch else None
     return teacher, ContinualModel(sb, student_learner, n_classes, kd_branch=kd), distiller
 
-# %% ../nbs/05_trainer.ipynb #70ba663f
+# %% ../nbs/05_trainer.ipynb #acbe4cb2
 def epoch_lr(lr, epoch, epochs):
     "Learning rate of `epoch` (0-based) of `epochs`."
     return lr if epochs == 1 else lr * math.cos(99 * math.pi * epoch / (200 * (epochs - 1)))
 
-# %% ../nbs/05_trainer.ipynb #0d418d82
+# %% ../nbs/05_trainer.ipynb #5eada887
 class Metrics:
     "Accuracy matrices of the teacher and the student over `n_tasks` tasks, and the measures derived from them."
     roles = ('teacher', 'student')
@@ -319,7 +320,7 @@ class Metrics:
         a, T = self.acc[role], self.done if upto is None else upto + 1
         return float(sum(a[j, j] - a[T - 1, j] for j in range(T)) / T) if T else 0.
 
-# %% ../nbs/05_trainer.ipynb #51f769dd
+# %% ../nbs/05_trainer.ipynb #5cac4e2f
 def _atomic_write(path, text):
     tmp = Path(f'{path}.tmp'); tmp.write_text(text); os.replace(tmp, path)
 
@@ -357,7 +358,7 @@ def from_summary(cls: Metrics, n_tasks, summary):
         for t, row in enumerate(summary[r]['acc_matrix']): m.acc[r][t, :t + 1] = row[:t + 1]
     return m
 
-# %% ../nbs/05_trainer.ipynb #855906d5
+# %% ../nbs/05_trainer.ipynb #68f19783
 def dist_env():
     "(rank, world size, local rank) from the torchrun environment (0, 1, 0 when not distributed)."
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
@@ -375,7 +376,7 @@ def all_reduce_grads(params, world):
     flat = torch.cat([g.reshape(-1) for g in grads]); dist.all_reduce(flat); flat /= world
     for g, v in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(v.view_as(g))
 
-# %% ../nbs/05_trainer.ipynb #c4f7bc87
+# %% ../nbs/05_trainer.ipynb #7de5373a
 log = logging.getLogger('cdl')
 
 def _seed(*parts):
@@ -404,7 +405,7 @@ class ContinualTrainer:
         if cfg.compile:
             for m in (self.teacher, self.student): m.backbone.forward = torch.compile(m.backbone.forward, dynamic=False)
 
-# %% ../nbs/05_trainer.ipynb #c95f5818
+# %% ../nbs/05_trainer.ipynb #a1b0d684
 @patch
 def _prepare_data(self: ContinualTrainer):
     s, dev = self.split, self.device
@@ -432,7 +433,7 @@ def batches(self: ContinualTrainer, train, idx, batch_size, generator=None):
     g = generator or torch.Generator().manual_seed(0)
     return pil_batches(ds, self.split.label_map, self.kind, idx, batch_size, self.img_size, train, g, c.num_workers, self.device, self.rank, self.world, mb)
 
-# %% ../nbs/05_trainer.ipynb #4623ab49
+# %% ../nbs/05_trainer.ipynb #21b886b3
 @patch
 def autocast(self: ContinualTrainer):
     return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == 'bf16' else contextlib.nullcontext()
@@ -445,7 +446,7 @@ def queries(self: ContinualTrainer, x, need_teacher=True):
     if self.cfg.teacher_query == 'self' and need_teacher: return self.teacher.backbone.query(x), q
     return q, q
 
-# %% ../nbs/05_trainer.ipynb #4977c2a8
+# %% ../nbs/05_trainer.ipynb #77867599
 @patch
 def optimizer(self: ContinualTrainer, role):
     "The trainable parameters of `role` (with the distiller's for the student) and a fresh Adam over them (fused on CUDA)."
@@ -484,7 +485,7 @@ def train_phase(self: ContinualTrainer, role, task, sync_every=25):
                   **{f'{role}/loss/task{task}': losses[-1]}, step=epoch)
     return losses
 
-# %% ../nbs/05_trainer.ipynb #eb27e3c7
+# %% ../nbs/05_trainer.ipynb #b1bfa7f5
 @patch
 def train_step(self: ContinualTrainer, model, opt, params, x, y, start, end, gb=None):
     "Forward, backward and update of `model` on one batch; returns the (detached) loss."
@@ -503,7 +504,7 @@ def train_step(self: ContinualTrainer, model, opt, params, x, y, start, end, gb=
     opt.step()
     return loss.detach()
 
-# %% ../nbs/05_trainer.ipynb #6fb97520
+# %% ../nbs/05_trainer.ipynb #b37f1431
 @patch
 @torch.no_grad()
 def evaluate(self: ContinualTrainer, task):
@@ -525,7 +526,7 @@ def evaluate(self: ContinualTrainer, task):
     acc = (correct / count.clamp_min(1)).cpu().tolist()
     return {'teacher': acc[0], 'student': acc[1]}
 
-# %% ../nbs/05_trainer.ipynb #9e5347a8
+# %% ../nbs/05_trainer.ipynb #d0c9c65f
 _RUNTIME_FIELDS = {'resume', 'device', 'num_workers', 'progress', 'tensorboard', 'output_dir'}
 
 def config_diff(a, b):
@@ -560,7 +561,7 @@ def load_checkpoint(self: ContinualTrainer):
     self.metrics, self.history = Metrics.from_summary(self.n_tasks, ck['metrics']), ck['history']
     return ck['task'] + 1
 
-# %% ../nbs/05_trainer.ipynb #11ee06eb
+# %% ../nbs/05_trainer.ipynb #fd719f4a
 @patch
 def _open_run(self: ContinualTrainer):
     "Create (or check) the run folder, save the config, set up the log file and TensorBoard."
@@ -596,7 +597,7 @@ def _bar(self: ContinualTrainer, total, desc):
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, leave=False, unit='batch', dynamic_ncols=True)
 
-# %% ../nbs/05_trainer.ipynb #08938faf
+# %% ../nbs/05_trainer.ipynb #158a2929
 @patch
 def run(self: ContinualTrainer):
     "Train and evaluate over all tasks (continuing a run when `resume`); returns the metrics summary."
@@ -627,7 +628,7 @@ def run(self: ContinualTrainer):
     if self.writer is not None: self.writer.close()
     return self.metrics.summary()
 
-# %% ../nbs/05_trainer.ipynb #ead129eb
+# %% ../nbs/05_trainer.ipynb #c65b63da
 def plot_acc_matrices(metrics: Metrics):
     "Heatmaps of the accuracy matrices (rows: after task t; columns: test data of task j)."
     from matplotlib.figure import Figure
@@ -655,7 +656,7 @@ def save_plots(metrics: Metrics, folder):
     plot_acc_matrices(metrics).savefig(Path(folder) / 'acc_matrix.png', dpi=110)
     plot_avg_acc(metrics).savefig(Path(folder) / 'avg_acc.png', dpi=110)
 
-# %% ../nbs/05_trainer.ipynb #45843a27
+# %% ../nbs/05_trainer.ipynb #2c09aad4
 def make_config(config=None, **overrides):
     "A validated `RunConfig` from a `RunConfig`, a preset name, a YAML path or None (the `demo` preset), plus `overrides`."
     if isinstance(config, RunConfig): cfg = RunConfig.from_dict({**config.to_dict(), **overrides})
@@ -668,7 +669,7 @@ def run(config=None, **overrides):
     "Run a continual distillation experiment; returns the metrics summary."
     return ContinualTrainer(make_config(config, **overrides)).run()
 
-# %% ../nbs/05_trainer.ipynb #2dba75ef
+# %% ../nbs/05_trainer.ipynb #0cee8574
 def _parse_overrides(items):
     out = {}
     for item in items or []:
@@ -687,7 +688,7 @@ def format_summary(summary, out_dir=None):
     rows.append(f"after {summary['tasks_done']} tasks" + (f"; run folder: {out_dir}" if out_dir else ''))
     return '\n'.join(rows)
 
-# %% ../nbs/05_trainer.ipynb #a5da62b7
+# %% ../nbs/05_trainer.ipynb #2b3d76be
 @call_parse
 def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False, nargs='?') = 'demo',
             set: Param("override fields: --set epochs=2 learner=L2P", str, nargs='*', action='extend') = None,
