@@ -6,7 +6,7 @@
 __all__ = ['find_notebooks', 'page_order', 'proc_nb', 'page_nb', 'nav_html', 'local_links', 'build_docs', 'serve_site',
            'make_readme', 'cdl_docs']
 
-# %% ../nbs/07_docs.ipynb #95271cd1
+# %% ../nbs/07_docs.ipynb #d8ed20a9
 import ast, html, http.server, json, os, posixpath, re, shutil, threading, time
 from contextlib import contextmanager
 from functools import partial
@@ -28,7 +28,7 @@ try:
 except ImportError as e:
     raise ImportError(f"cdl.docs needs the dev extras ({e.name} is missing): pip install -e '.[dev]'") from e
 
-# %% ../nbs/07_docs.ipynb #752630d7
+# %% ../nbs/07_docs.ipynb #61b57f46
 def find_notebooks(nbs='nbs'): # folder of the notebooks
     "The notebooks under `nbs` that become pages, as paths relative to `nbs`; `_`- and `.`-prefixed files and folders are skipped."
     nbs = Path(nbs)
@@ -36,7 +36,7 @@ def find_notebooks(nbs='nbs'): # folder of the notebooks
     rels = (p.relative_to(nbs) for p in nbs.rglob('*.ipynb'))
     return sorted(p for p in rels if not any(part[0] in '_.' for part in p.parts))
 
-# %% ../nbs/07_docs.ipynb #b1a1fea5
+# %% ../nbs/07_docs.ipynb #ffce614e
 def _sidebar_files(o):
     "File names in a Quarto sidebar entry: a name, a list, or a dict with `href` / `contents`."
     if isinstance(o, str): return [o]
@@ -56,7 +56,7 @@ def page_order(nbs='nbs', # folder of the notebooks and of `sidebar.yml`
         return (0, pos[p.as_posix()], '') if p.as_posix() in pos else (1, p.as_posix() != 'index.ipynb', p.as_posix())
     return sorted(notebooks, key=key)
 
-# %% ../nbs/07_docs.ipynb #05583136
+# %% ../nbs/07_docs.ipynb #ca3e5638
 def _config_root(path):
     "The folder at or above `path` that holds `settings.ini`, or None."
     path = Path(path).resolve()
@@ -77,7 +77,7 @@ def _docs_env(folder):
         if old_in_test is None: os.environ.pop('IN_TEST', None)
         else: os.environ['IN_TEST'] = old_in_test
 
-# %% ../nbs/07_docs.ipynb #dbe92c86
+# %% ../nbs/07_docs.ipynb #41911016
 _re_export = re.compile(r'^(\s*#\|\s*)export(\s*)$', re.MULTILINE)
 
 def _executor(timeout):
@@ -115,7 +115,7 @@ def proc_nb(path, # notebook
                            "imports something (to render show_doc): give imports a cell of their own, apart from code that needs other cells") from e
     return nb
 
-# %% ../nbs/07_docs.ipynb #6b25d22d
+# %% ../nbs/07_docs.ipynb #9416446b
 _re_directive = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 
 def _directives(src):
@@ -127,7 +127,7 @@ def _directives(src):
         else: keep.append(line)
     return opts, '\n'.join(keep).strip('\n')
 
-# %% ../nbs/07_docs.ipynb #7d884f06
+# %% ../nbs/07_docs.ipynb #05319e7a
 _re_qlink = re.compile(r'\[([^\]\n]*)\]\(([^)\s]+)\)\{([^}\n]*)\}')
 _re_heading = re.compile(r'^(#{1,6})[ \t]+(.+?)[ \t]*$', re.MULTILINE)
 
@@ -149,7 +149,7 @@ def _showdoc_md(md):
     md = _re_heading.sub(heading, _md(re.sub(r'^\s*---\s*\n', '', md)), count=1)
     return f'<div class="showdoc">\n\n{md}\n\n</div>'
 
-# %% ../nbs/07_docs.ipynb #f9c440d6
+# %% ../nbs/07_docs.ipynb #9973274c
 def _text(v): return v if isinstance(v, str) else ''.join(v)
 
 def _asis(outputs):
@@ -188,7 +188,7 @@ def page_nb(nb): # a notebook processed by `proc_nb`
             'language_info': {'name': 'python', 'pygments_lexer': 'ipython3'}}
     return nbformat.reads(json.dumps(dict(cells=cells, metadata=meta, nbformat=4, nbformat_minor=5)), as_version=4)
 
-# %% ../nbs/07_docs.ipynb #1237ebb8
+# %% ../nbs/07_docs.ipynb #1389fcf8
 def _exporter():
     "nbconvert's `basic` HTML (body only, no prompts) that drops the code of cells tagged `remove_input`."
     c = Config()
@@ -205,7 +205,7 @@ def nav_html(pages, # (page, title) pairs in sidebar order; pages relative to th
         items.append(f'<li{active}><a href="{posixpath.relpath(page, here)}">{html.escape(title)}</a></li>')
     return '<ul class="nav">\n' + '\n'.join(items) + '\n</ul>'
 
-# %% ../nbs/07_docs.ipynb #67fb7b1f
+# %% ../nbs/07_docs.ipynb #c82134e9
 _re_href = re.compile(r'(<(?:a|link)\s[^>]*?href=")([^"#]*)(#[^"]*)?"')
 
 def _quarto_name(p):
@@ -227,7 +227,7 @@ def local_links(s, # HTML of page `current`
         return f'{m[1]}{posixpath.relpath(targets[key], here)}{frag}"' if key in targets else m[0]
     return _re_href.sub(sub, s)
 
-# %% ../nbs/07_docs.ipynb #62453b5f
+# %% ../nbs/07_docs.ipynb #e47722e6
 _page = '''<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -295,7 +295,7 @@ code, pre { font-family: SFMono-Regular, Menlo, Consolas, "Liberation Mono", mon
 
 def _site_css(style='friendly'): return HtmlFormatter(style=style).get_style_defs('.highlight') + '\n' + _css
 
-# %% ../nbs/07_docs.ipynb #a1f10058
+# %% ../nbs/07_docs.ipynb #54407b9c
 def _site_info(nbs):
     "The site title (from `nbdev.yml`, else the project folder) and the URL of the published docs (from `settings.ini`)."
     cfg = yaml.safe_load((nbs/'nbdev.yml').read_text()) if (nbs/'nbdev.yml').exists() else None
@@ -307,7 +307,7 @@ def _site_info(nbs):
 
 def _redirect(page): return f'<!DOCTYPE html>\n<meta charset="utf-8">\n<meta http-equiv="refresh" content="0; url={page}">\n<a href="{page}">{page}</a>\n'
 
-# %% ../nbs/07_docs.ipynb #e30997b3
+# %% ../nbs/07_docs.ipynb #d3d708f2
 def build_docs(nbs='nbs', # folder of the notebooks (and of `sidebar.yml`, `nbdev.yml`, `styles.css`)
                dest='_site', # folder of the site (pages are overwritten, nothing is deleted)
                execute=False, # run every notebook first so the pages show outputs
@@ -344,7 +344,7 @@ def build_docs(nbs='nbs', # folder of the notebooks (and of `sidebar.yml`, `nbde
     if has_styles: shutil.copy(nbs/'styles.css', dest/'styles.css')
     return dest
 
-# %% ../nbs/07_docs.ipynb #402e6408
+# %% ../nbs/07_docs.ipynb #5623f823
 def serve_site(dest='_site', # folder of the built site
                port=8000, # port on localhost (0: any free port)
                block=True): # serve until Ctrl-C; False: serve in a thread and return the server
@@ -360,7 +360,7 @@ def serve_site(dest='_site', # folder of the built site
     except KeyboardInterrupt: pass
     finally: srv.server_close()
 
-# %% ../nbs/07_docs.ipynb #efd4ab8c
+# %% ../nbs/07_docs.ipynb #38535f40
 def _squeeze_blank_lines(md):
     "`md` with runs of blank lines outside fenced code reduced to one (nbconvert's Markdown pads cells and outputs)."
     res, fenced = [], False
@@ -394,7 +394,7 @@ def make_readme(nbs='nbs', # folder of `index.ipynb`
     dest.write_text(f'<!-- generated from {rel} by `cdl_docs --readme` (cdl.docs.make_readme): edit the notebook, not this file -->\n\n{body.strip()}\n', encoding='utf-8')
     return dest
 
-# %% ../nbs/07_docs.ipynb #dbc88a09
+# %% ../nbs/07_docs.ipynb #5916329f
 @call_parse
 def cdl_docs(nbs:str='nbs', # folder of the notebooks
              dest:str='_site', # folder of the site

@@ -10,7 +10,7 @@ __all__ = ['REPORT', 'parse_overrides', 'experiment_overrides', 'read_run', 'has
            'plan_jobs', 'run_jobs', 'sweep_records', 'write_sweep_results', 'parse_sets', 'default_notebook',
            'cdl_sweep']
 
-# %% ../nbs/05b_sweep.ipynb #ad9adb94
+# %% ../nbs/05b_sweep.ipynb #98329e2f
 import dataclasses, hashlib, itertools, json, os, re, shutil, subprocess, sys, time, typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from fastcore.script import call_parse, Param
 import cdl
 from .trainer import RunConfig, ConfigError, Metrics, make_config, prepare_data, config_diff
 
-# %% ../nbs/05b_sweep.ipynb #aba3db91
+# %% ../nbs/05b_sweep.ipynb #3d49abc9
 def parse_overrides(overrides) -> dict:
     "`RunConfig` fields from `overrides`: None, a dict, or a JSON/YAML mapping string."
     if overrides is None: return {}
@@ -38,13 +38,13 @@ def parse_overrides(overrides) -> dict:
     raise ConfigError(f"overrides must be a mapping of RunConfig fields, as a dict or a JSON/YAML string like "
                       f"'{{\"epochs\": 2}}', got {overrides!r}")
 
-# %% ../nbs/05b_sweep.ipynb #a547576c
+# %% ../nbs/05b_sweep.ipynb #5d447df5
 def experiment_overrides(overrides=None, # dict or JSON/YAML string of `RunConfig` fields
                          **params): # named fields; None means the preset's value
     "The `RunConfig` overrides of an experiment: the non-None `params`, then `overrides`."
     return {**{k: v for k, v in params.items() if v is not None}, **parse_overrides(overrides)}
 
-# %% ../nbs/05b_sweep.ipynb #2635a3b8
+# %% ../nbs/05b_sweep.ipynb #75e4c3d3
 REPORT = 'results.csv'  # written last by the experiment notebook: its report is complete
 
 def read_run(folder):
@@ -64,7 +64,7 @@ def is_finished(folder):
     cfg, m = read_run(folder)
     return isinstance(cfg, dict) and isinstance(m, dict) and m.get('tasks_done') == cfg.get('n_tasks')
 
-# %% ../nbs/05b_sweep.ipynb #53ee1105
+# %% ../nbs/05b_sweep.ipynb #d19035fb
 def finished_run(folder, cfg: RunConfig = None):
     "The metrics summary of the finished run in `folder` (None if it is not finished); checks that it was run with `cfg`."
     if not is_finished(folder): return None
@@ -79,7 +79,7 @@ def job_status(folder, cfg: RunConfig = None):
     if finished_run(folder, cfg) is not None: return 'done' if (Path(folder) / REPORT).exists() else 'report'
     return 'resume' if has_checkpoints(folder) else 'new'
 
-# %% ../nbs/05b_sweep.ipynb #917bc385
+# %% ../nbs/05b_sweep.ipynb #731b6f47
 def fake_run(folder, n_tasks=2, done=2, acc=(0.8, 0.6), forgetting=(0.1, 0.2), report=False, **cfg):
     "Write a run folder as the trainer leaves it after `done` tasks (final accuracies `acc`, teacher and student); for tests."
     folder = Path(folder); (folder / 'checkpoints').mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ def fake_run(folder, n_tasks=2, done=2, acc=(0.8, 0.6), forgetting=(0.1, 0.2), r
     if report: (folder / REPORT).write_text('model,final_avg_acc\n')
     return folder
 
-# %% ../nbs/05b_sweep.ipynb #7bb0c0de
+# %% ../nbs/05b_sweep.ipynb #be2d0c10
 def yaml_value(v):
     "`v` as a one-line YAML value that `yaml.safe_load` reads back as `v`."
     s = yaml.safe_dump(v, default_flow_style=True, sort_keys=False, width=1 << 30)
@@ -104,7 +104,7 @@ def console_script(name):
     if found := shutil.which(name): return found
     raise FileNotFoundError(f"the command {name!r} is not installed in this environment; run `pip install -e .` in the cdl repository")
 
-# %% ../nbs/05b_sweep.ipynb #14829605
+# %% ../nbs/05b_sweep.ipynb #9d48a2e9
 def ddp_command(preset, # preset name or YAML config of `cdl_run`
                 nproc:int, # processes per node (one per GPU)
                 overrides=None, # `RunConfig` fields (dict or JSON/YAML string)
@@ -120,7 +120,7 @@ def ddp_command(preset, # preset name or YAML config of `cdl_run`
     for k, v in parse_overrides(overrides).items(): cmd += ['--set', f'{k}={yaml_value(v)}']
     return cmd + (['--output_dir', str(output_dir)] if output_dir is not None else [])
 
-# %% ../nbs/05b_sweep.ipynb #7abbf6f2
+# %% ../nbs/05b_sweep.ipynb #62384987
 def launch_ddp(preset, nproc:int, overrides=None, output_dir=None, nnodes:int=1, node_rank:int=0, master_addr:str=None, master_port:int=None,
                echo=print): # called with each output line
     "Run `preset` with `overrides` through torchrun on `nproc` processes per node; returns the metrics summary (None where rank 0 is elsewhere)."
@@ -134,7 +134,7 @@ def launch_ddp(preset, nproc:int, overrides=None, output_dir=None, nnodes:int=1,
     metrics = Path(cfg.output_dir) / 'metrics.json'
     return json.loads(metrics.read_text()) if metrics.exists() else None
 
-# %% ../nbs/05b_sweep.ipynb #96c06a7a
+# %% ../nbs/05b_sweep.ipynb #7c661b35
 _LIST_FIELDS = {f.name for f in dataclasses.fields(RunConfig) if f.type is list or list in typing.get_args(f.type)}
 
 def is_axis(key, value):
@@ -148,7 +148,7 @@ def slug(axes: dict):
     s = '_'.join(f"{k}-{re.sub(r'[^A-Za-z0-9._+-]+', '-', text(v)).strip('-')}" for k, v in axes.items())
     return s if len(s) <= 80 else f"{s[:71]}-{hashlib.sha1(s.encode()).hexdigest()[:8]}"
 
-# %% ../nbs/05b_sweep.ipynb #5798c819
+# %% ../nbs/05b_sweep.ipynb #296ac9e5
 @dataclass
 class Job:
     "One experiment of a sweep: `preset` with `overrides` and `seed`, run in `output_dir`."
@@ -168,7 +168,7 @@ def preset_name(preset):
     "Folder name of a preset name or YAML config path."
     return Path(preset).stem if str(preset).endswith(('.yaml', '.yml')) else str(preset)
 
-# %% ../nbs/05b_sweep.ipynb #d6577e69
+# %% ../nbs/05b_sweep.ipynb #cccd00b9
 _SWEEP_FIELDS = {'seed': '--seeds', 'output_dir': '--sweep_dir', 'resume': 're-running the sweep'}
 
 def expand_grid(presets, # preset names or YAML configs
@@ -192,12 +192,12 @@ def expand_grid(presets, # preset names or YAML configs
     if len({j.name for j in jobs}) < len(jobs): raise ConfigError("two jobs of the grid share a run folder; give presets distinct names and seeds once")
     return jobs
 
-# %% ../nbs/05b_sweep.ipynb #361bf8ad
+# %% ../nbs/05b_sweep.ipynb #26305c5a
 def job_config(job: Job):
     "The validated `RunConfig` the experiment notebook will build for `job`."
     return make_config(job.preset, **experiment_overrides(job.overrides, seed=job.seed, output_dir=str(job.output_dir), device='auto'))
 
-# %% ../nbs/05b_sweep.ipynb #ec34063b
+# %% ../nbs/05b_sweep.ipynb #f3ba8484
 def run_table(summary):
     "Final average accuracy and both forgetting measures of the teacher and the student of one run."
     df = pd.DataFrame({r: {k: summary[r][k] for k in ('final_avg_acc', 'forgetting', 'forgetting_authors')} for r in Metrics.roles}).T
@@ -217,7 +217,7 @@ def save_table(df, folder, markdown=None):
     (Path(folder) / 'results.md').write_text(markdown if markdown is not None else to_markdown(df))
     df.to_csv(Path(folder) / 'results.csv')
 
-# %% ../nbs/05b_sweep.ipynb #740d20df
+# %% ../nbs/05b_sweep.ipynb #bb12f9c6
 _MEASURES = {'acc': 'final_avg_acc', 'forgetting': 'forgetting'}
 
 def summarize(records, by=('config',)):
@@ -239,7 +239,7 @@ def format_table(table, by=('config',)):
     out['seeds'] = table['n_seeds']
     return out
 
-# %% ../nbs/05b_sweep.ipynb #fe5af2d5
+# %% ../nbs/05b_sweep.ipynb #62841ce0
 def plot_teacher_student(table, label='config'):
     "Bars of teacher and student final average accuracy and forgetting per row of a `summarize` table, with std error bars."
     from matplotlib.figure import Figure
@@ -254,7 +254,7 @@ def plot_teacher_student(table, label='config'):
     ax.legend()
     return fig
 
-# %% ../nbs/05b_sweep.ipynb #2d001199
+# %% ../nbs/05b_sweep.ipynb #426a6c5b
 def papermill_command(job: Job, notebook, kernel='python3'):
     "The papermill command line of `job`."
     out = Path(job.output_dir).absolute()
@@ -262,7 +262,7 @@ def papermill_command(job: Job, notebook, kernel='python3'):
             '--log-output', '--no-progress-bar', '-r', 'preset', job.preset, '-p', 'seed', str(job.seed),
             '-r', 'output_dir', str(out), '-r', 'overrides', json.dumps(job.overrides)]
 
-# %% ../nbs/05b_sweep.ipynb #4da0f4e1
+# %% ../nbs/05b_sweep.ipynb #5dd06011
 def job_env(slot, n_slots, base=None):
     "Environment of a job in `slot` (a GPU id or None for the CPU) when `n_slots` jobs run at once."
     env = {k: v for k, v in (os.environ if base is None else base).items() if k != 'IN_TEST'}
@@ -277,7 +277,7 @@ def default_gpus():
     visible = [g.strip() for g in os.environ.get('CUDA_VISIBLE_DEVICES', '').split(',') if g.strip()]
     return (visible or [str(i) for i in range(n)])[:n]
 
-# %% ../nbs/05b_sweep.ipynb #fbd7ae2b
+# %% ../nbs/05b_sweep.ipynb #c3086e57
 @dataclass
 class JobResult:
     "What happened to a job of a sweep."
@@ -298,7 +298,7 @@ def plan_jobs(jobs, echo=print):
         prepare_data(cfg); queue.append((job, state))  # idempotent: the data is written by the first job that needs it
     return settled, queue
 
-# %% ../nbs/05b_sweep.ipynb #dbc14af2
+# %% ../nbs/05b_sweep.ipynb #58c37174
 def _start(job, notebook, kernel, slot, n_slots):
     out = Path(job.output_dir); out.mkdir(parents=True, exist_ok=True)
     log = out / 'sweep.log'
@@ -310,7 +310,7 @@ def _result(job, p, log, t0):
     ok = p.returncode == 0 and is_finished(job.output_dir)
     return JobResult(job, 'done' if ok else 'failed', time.time() - t0, log, '' if ok else f"exit status {p.returncode}" + ('' if p.returncode else ', run not finished'))
 
-# %% ../nbs/05b_sweep.ipynb #620989ba
+# %% ../nbs/05b_sweep.ipynb #b80326a5
 def run_jobs(jobs, # `Job`s, e.g. from `expand_grid`
              notebook, # the experiment notebook
              gpus=None, # GPU ids, one job per GPU; None: all visible; []: CPU
@@ -337,7 +337,7 @@ def run_jobs(jobs, # `Job`s, e.g. from `expand_grid`
         for p, *_ in running.values(): p.kill()
     return [results[j.name] for j in jobs]
 
-# %% ../nbs/05b_sweep.ipynb #e4f7b660
+# %% ../nbs/05b_sweep.ipynb #7a891c0b
 def sweep_records(jobs):
     "One record per finished job: config, preset, axis values (as text), seed and summary."
     text = lambda v: v if isinstance(v, str) else json.dumps(v)
@@ -355,7 +355,7 @@ def write_sweep_results(jobs, sweep_dir):
     plot_teacher_student(table).savefig(sweep_dir / 'summary.png', dpi=110)
     return table
 
-# %% ../nbs/05b_sweep.ipynb #dca2b953
+# %% ../nbs/05b_sweep.ipynb #3bafad6f
 def parse_sets(items):
     "{field: value} from `field=value` strings (values read as JSON, else YAML)."
     out = {}
@@ -373,7 +373,7 @@ def default_notebook():
                                                 "pass its path with --notebook")
     return nb
 
-# %% ../nbs/05b_sweep.ipynb #8289379d
+# %% ../nbs/05b_sweep.ipynb #66cbd0a9
 @call_parse
 def cdl_sweep(presets: Param("preset names or YAML configs", str, nargs='+') = None, # default: demo
               seeds: Param("seeds", int, nargs='+') = None, # default: 0
