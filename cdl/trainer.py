@@ -23,7 +23,7 @@ from fastcore.basics import patch, store_attr
 from fastcore.script import call_parse, Param, anno_parser
 
 from .data import TaskSplit, get_dataset, make_synthetic, rrc_params, resized_crop, center_resize, PILDataset, pil_transform
-from .vit import PromptedViT
+from .vit import PromptedViT, WeightsUnavailable
 from .learners import ContinualModel, get_learner, learners
 from .distillers import get_distiller, distillers, masked_ce
 import cdl.kd_prompts  # registers KD_Token
@@ -52,6 +52,7 @@ class RunConfig:
     teacher_kwargs: dict = field(default_factory=dict)  # timm kwargs for the teacher only
     student_kwargs: dict = field(default_factory=dict)  # timm kwargs for the student only
     teacher_query: str = 'student'  # query function of the teacher: the 'student' backbone (authors) or 'self'
+    normalize: bool = False  # standardise pixels with the weights' mean/std (default: raw [0, 1] pixels, as the authors)
     # learner
     learner: str = 'CODAPrompt'  # L2P, DualPrompt, CODAPrompt or APT
     prompt_param: list | None = None  # the authors' prompt_param list
@@ -265,7 +266,7 @@ def _checkpoint(cfg, which):
 
 def _backbone(cfg, which):
     kw = {**cfg.model_kwargs, **getattr(cfg, f'{which}_kwargs')}
-    return PromptedViT(getattr(cfg, which), pretrained=cfg.pretrained, checkpoint=_checkpoint(cfg, which), **kw)
+    return PromptedViT(getattr(cfg, which), pretrained=cfg.pretrained, checkpoint=_checkpoint(cfg, which), normalize=cfg.normalize, **kw)
 
 def prepare_data(cfg: RunConfig):
     "Write what a run reads before it starts (synthetic data, the demo's stand-in weights) and check its task split; returns `cfg`."
@@ -709,7 +710,7 @@ def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False
         if resume: ov['resume'] = True
         trainer = ContinualTrainer(make_config(preset, **ov))
         summary = trainer.run()
-    except (ConfigError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, FileNotFoundError, ValueError, WeightsUnavailable) as e:
         print(f"cdl_run: error: {e}", file=sys.stderr); sys.exit(2)
     if trainer.rank == 0: print(format_summary(summary, trainer.out))
     if dist.is_initialized(): dist.destroy_process_group()

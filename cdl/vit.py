@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from timm.models.vision_transformer import VisionTransformer
 
 # %% auto #0
-__all__ = ['Prompts', 'prompted_attention', 'PromptedViT', 'ModelOut']
+__all__ = ['Prompts', 'prompted_attention', 'WeightsUnavailable', 'PromptedViT', 'ModelOut']
 
 # %% ../nbs/01_vit_prompts.ipynb #30fd465f
 @dataclass
@@ -88,11 +88,15 @@ def _load_checkpoint(vit, path):
                          "check that the model name matches the checkpoint's architecture")
 
 # %% ../nbs/01_vit_prompts.ipynb #1fe9f9e5
+class WeightsUnavailable(RuntimeError):
+    "Pretrained weights that cannot be downloaded (no network) and are not cached."
+
 class PromptedViT(nn.Module):
     "A frozen timm ViT `name` whose attention takes `Prompts`; `checkpoint` loads local weights instead of downloading."
     def __init__(self, name='vit_base_patch16_224', # timm model name, optionally with a pretrained tag
                  pretrained=True, # load timm's pretrained weights (downloads them once)
                  checkpoint=None, # path of a local checkpoint to load instead
+                 normalize=False, # standardise pixels with the weights' mean/std (the authors feed raw [0, 1] pixels)
                  **kwargs): # passed to `timm.create_model` (e.g. `img_size`, `drop_path_rate`)
         super().__init__()
         try: vit = timm.create_model(name, pretrained=pretrained and checkpoint is None, num_classes=0, **kwargs)
@@ -100,8 +104,8 @@ class PromptedViT(nn.Module):
             if 'Unknown model' in str(e): raise ValueError(f"unknown timm model {name!r}; use a ViT name from `timm.list_models('vit_*')`") from None
             raise
         except (OSError, ConnectionError) as e:
-            raise RuntimeError(f"could not fetch pretrained weights for {name!r} ({e.__class__.__name__}); "
-                               "pass `checkpoint=<local file>` or `pretrained=False`") from e
+            raise WeightsUnavailable(f"could not fetch pretrained weights for {name!r} ({e.__class__.__name__}); download them once where "
+                                     "there is network (they are cached), or pass `checkpoint=<local file>` or `pretrained=False`") from e
         if not isinstance(vit, VisionTransformer) or not vit.has_class_token:
             raise ValueError(f"{name!r} is not a timm VisionTransformer with a [CLS] token; cdl needs one (e.g. vit_base_patch16_224)")
         if checkpoint is not None: _load_checkpoint(vit, checkpoint)
@@ -109,6 +113,14 @@ class PromptedViT(nn.Module):
         self.name, self.embed_dim, self.depth = name, vit.embed_dim, len(vit.blocks)
         self.num_heads, self.img_size = vit.blocks[0].attn.num_heads, vit.patch_embed.img_size[0]
         self.n_tokens = vit.patch_embed.num_patches + vit.num_prefix_tokens
+        self.normalize = normalize
+        cfg = vit.pretrained_cfg or {}
+        self.register_buffer('mean', torch.tensor(cfg.get('mean', (0.5,) * 3)).view(3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(cfg.get('std', (0.5,) * 3)).view(3, 1, 1), persistent=False)
+
+    def pixels(self, x):
+        "Images `x` in [0, 1] as the backbone takes them: unchanged, or standardised when `normalize`."
+        return (x - self.mean) / self.std if self.normalize else x
 
     def train(self, mode=True):
         "The backbone stays in eval mode whatever `mode` is."
@@ -124,7 +136,7 @@ def _block(blk, x, prefix=None, cls_k=None, cls_v=None):
 def forward(self: PromptedViT, x, prompts: Prompts | None = None, return_features=False):
     "Tokens of images `x` (B, 3, H, W) after the final norm, and the per-block outputs if `return_features`."
     v, p = self.vit, prompts or Prompts()
-    x = v.norm_pre(v.patch_drop(v._pos_embed(v.patch_embed(x))))  # (B, N, D)
+    x = v.norm_pre(v.patch_drop(v._pos_embed(v.patch_embed(self.pixels(x)))))  # (B, N, D)
     if p.extra_token is not None: x = torch.cat([x, p.extra_token.to(x.dtype).expand(x.shape[0], -1, -1)], 1)  # (B, N+1, D)
     feats = []
     for l, blk in enumerate(v.blocks):
@@ -138,7 +150,7 @@ def forward(self: PromptedViT, x, prompts: Prompts | None = None, return_feature
 @torch.no_grad()
 def query(self: PromptedViT, x):
     "The query of images `x`: the final-normed [CLS] token of the un-prompted backbone, (B, D)."
-    return self.vit.forward_features(x)[:, 0]
+    return self.vit.forward_features(self.pixels(x))[:, 0]
 
 # %% ../nbs/01_vit_prompts.ipynb #6e32dbd9
 @dataclass
