@@ -39,7 +39,7 @@ def dkd_loss(zs, zt, y, # zs, zt logits (B, K); y (B,) target index INSIDE these
     "Decoupled KD (Zhao et al. 2022): `alpha`*TCKD + `beta`*NCKD, each times `T`^2, batch mean."
     if zs.shape != zt.shape: raise ValueError(f"dkd_loss: logits shapes differ: {tuple(zs.shape)} vs {tuple(zt.shape)}")
     gt = F.one_hot(y, zs.shape[1]).bool()                            # (B, K)
-    def binary(p): return torch.stack([p[gt], p.masked_fill(gt, 0.).sum(1)], 1)  # (B, K) -> (B, 2)
+    def binary(p): return torch.stack([(p * gt).sum(1), p.masked_fill(gt, 0.).sum(1)], 1)  # (B, K) -> (B, 2); no boolean indexing (no host sync)
     bs, bt = binary(F.softmax(zs / T, 1)), binary(F.softmax(zt / T, 1))
     tckd = F.kl_div(bs.clamp_min(torch.finfo(bs.dtype).tiny).log(), bt, reduction='batchmean')
     nckd = F.kl_div(F.log_softmax(zs / T - 1000. * gt, 1), F.softmax(zt / T - 1000. * gt, 1), reduction='batchmean')

@@ -519,10 +519,9 @@ def evaluate(self: ContinualTrainer, task):
             qt, qs = self.queries(x)
             zt = self.teacher(x, qt).logits[:, :end]
             zs = self.distiller.predict(self.student(x, qs))[:, :end]
-        t = self.task_of[y]
-        count += torch.bincount(t, minlength=task + 1)
-        correct[0] += torch.bincount(t, weights=(zt.argmax(1) == y).float(), minlength=task + 1)
-        correct[1] += torch.bincount(t, weights=(zs.argmax(1) == y).float(), minlength=task + 1)
+        t = self.task_of[y]  # index_add_ rather than bincount: bincount on CUDA reads the max label back to the host
+        count.index_add_(0, t, torch.ones_like(y, dtype=count.dtype))
+        correct.index_add_(1, t, torch.stack([zt.argmax(1) == y, zs.argmax(1) == y]).to(correct.dtype))
     if self.world > 1: dist.all_reduce(correct); dist.all_reduce(count)
     acc = (correct / count.clamp_min(1)).cpu().tolist()
     return {'teacher': acc[0], 'student': acc[1]}
