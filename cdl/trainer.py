@@ -538,8 +538,10 @@ def config_diff(a, b):
 @patch
 def save_checkpoint(self: ContinualTrainer, task):
     "Write `checkpoints/task_XX.pt` atomically."
+    rng = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate(),
+               cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
     ck = dict(task=task, teacher=self.teacher.trainable_state(), student=self.student.trainable_state(),
-              distiller=self.distiller.state_dict(), metrics=self.metrics.summary(), history=self.history, config=self.cfg.to_dict())
+              distiller=self.distiller.state_dict(), metrics=self.metrics.summary(), history=self.history, config=self.cfg.to_dict(), rng=rng)
     folder = self.out / 'checkpoints'; folder.mkdir(exist_ok=True)
     tmp = folder / f'.task_{task:02d}.pt.tmp'
     torch.save(ck, tmp); os.replace(tmp, folder / f'task_{task:02d}.pt')
@@ -559,6 +561,9 @@ def load_checkpoint(self: ContinualTrainer):
         if unexpected or any(not k.startswith('backbone.') for k in missing): raise ConfigError(f"checkpoint {files[-1]} does not fit the {role}")
     self.distiller.load_state_dict(ck['distiller'])
     self.metrics, self.history = Metrics.from_summary(self.n_tasks, ck['metrics']), ck['history']
+    rng = ck['rng']  # restored for code outside cdl that draws random numbers; cdl itself reseeds every phase
+    torch.set_rng_state(rng['torch'].cpu()); np.random.set_state(rng['numpy']); random.setstate(rng['python'])
+    if rng['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all([r.cpu() for r in rng['cuda']])
     return ck['task'] + 1
 
 # %% ../nbs/05_trainer.ipynb #fd719f4a
