@@ -216,7 +216,7 @@ def forward(self:ABF, x, deeper=None): # x (B, N, Ds) block output; deeper (B, N
     x = self.proj(x)
     if self.fuse:
         if deeper is None: raise ValueError("ABF(fuse=True) needs the deeper ABF's fused features")
-        w1, w2 = torch.sigmoid(self.gate(torch.cat([x, deeper], -1))).chunk(2, -1)  # (B, N, 2Ds) -> 2 x (B, N, Ds)
+        w1, w2 = self.gate(torch.cat([x, deeper], -1)).chunk(2, -1)  # (B, N, 2Ds) -> 2 x (B, N, Ds); SPEC: Linear+LayerNorm, no sigmoid
         x = self.norm(x * w1 + deeper * w2)
     return x, self.out(x)
 

@@ -73,9 +73,13 @@ def _split_kv(p):
     half = p.shape[1] // 2
     return p[:, :half], p[:, half:]
 
+def _fp32(t):
+    "A context in which `t`'s device computes in fp32 even under autocast: close cosine similarities decide which prompts are selected."
+    return torch.autocast(t.device.type, enabled=False)
+
 def _cos(q, k):
-    "Cosine similarity of every query (B, D) with every key (P, D): (B, P)."
-    return F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).T
+    "Cosine similarity of every query (B, D) with every key (P, D): (B, P), in fp32."
+    with _fp32(q): return F.normalize(q.float(), dim=-1) @ F.normalize(k.float(), dim=-1).T
 
 # %% ../nbs/02_learners.ipynb #f108eb84
 class L2P(Learner):
@@ -143,16 +147,18 @@ class DualPrompt(Learner):
 
 # %% ../nbs/02_learners.ipynb #6898de33
 def coda_weights(query, A, K):
-    "alpha (B, P) = cos(query * A_k, K_k) for every component k; `query` (B, Dq), `A`, `K` (P, Dq)."
-    num = query @ (A * F.normalize(K, dim=1)).T  # (B, P)
-    return num / ((query * query) @ (A * A).T).clamp_min(1e-24).sqrt()
+    "alpha (B, P) = cos(query * A_k, K_k) for every component k, in fp32; `query` (B, Dq), `A`, `K` (P, Dq)."
+    with _fp32(query):
+        query, A, K = query.float(), A.float(), K.float()
+        num = query @ (A * F.normalize(K, dim=1)).T  # (B, P)
+        return num / ((query * query) @ (A * A).T).clamp_min(1e-24).sqrt()
 
 # %% ../nbs/02_learners.ipynb #ed6ca177
 def gram_schmidt_rows(prev, n, generator=None):
     "`n` random unit rows orthogonal to the rows of `prev` (s, d) and to each other, where the dimension allows."
-    d = prev.shape[1]
+    prev, d = prev.detach().float().cpu(), prev.shape[1]  # on the CPU: a handful of rows, no device round trips
     basis = []
-    for row in prev.float():
+    for row in prev:
         for b in basis: row = row - (row @ b) * b
         if row.norm() > 1e-6: basis.append(row / row.norm())
     out = []
@@ -162,7 +168,7 @@ def gram_schmidt_rows(prev, n, generator=None):
         r = r / r.norm() if r.norm() > 1e-6 * v.norm() else v / v.norm()
         if len(basis) < d: basis.append(r)
         out.append(r)
-    return torch.stack(out).to(prev.dtype)
+    return torch.stack(out)
 
 # %% ../nbs/02_learners.ipynb #2a96285b
 class CODAPrompt(Learner):
@@ -278,7 +284,10 @@ class ContinualModel(nn.Module):
 
     def forward(self, x, query=None, return_features=False):
         "A `ModelOut` for images `x` (B, 3, H, W), given the batch's `query` (B, Dq)."
-        if query is None and self.learner.uses_query: query = self.backbone.query(x)
+        if query is None and self.learner.uses_query:
+            if self.learner.query_dim != self.backbone.embed_dim:
+                raise ValueError(f"this model's keys have the query width {self.learner.query_dim} (another backbone is its query function); pass `query`")
+            query = self.backbone.query(x)
         prompts, match = self.learner(query)
         if self.kd_branch is not None: prompts.merge(self.kd_branch.prompts(x.shape[0]))
         tokens, feats = self.backbone(x, prompts, return_features)  # (B, N(+1), D)

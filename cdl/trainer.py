@@ -41,10 +41,11 @@ class RunConfig:
     n_tasks: int = 10  # number of tasks
     first_task: int | None = None  # classes of the first task (default: same as the others)
     class_order_seed: int | None = None  # shuffle the class order (CODA-P convention); None: natural order
+    split_seed: int = 0  # seed of cdl's own ImageNet-R 80/20 split (when no split_file): the same test set for every run seed
     synthetic: dict = field(default_factory=dict)  # `make_synthetic` arguments when dataset='synthetic'
     # models
-    teacher: str = 'vit_base_patch16_224'  # timm name of the teacher
-    student: str = 'vit_small_patch16_224'  # timm name of the student
+    teacher: str = 'vit_base_patch16_224.augreg_in21k_ft_in1k'  # timm name (and weights tag) of the teacher
+    student: str = 'vit_small_patch16_224.augreg_in21k_ft_in1k'  # timm name (and weights tag) of the student
     pretrained: bool = True  # load timm's pretrained weights
     teacher_checkpoint: str | None = None  # local weights for the teacher
     student_checkpoint: str | None = None  # local weights for the student
@@ -73,7 +74,8 @@ class RunConfig:
     device: str = 'auto'  # 'auto', 'cpu', 'cuda', 'cuda:1', ...
     precision: str = 'auto'  # 'fp32', 'bf16' or 'auto' (bf16 on CUDA, fp32 on CPU)
     compile: bool = False  # torch.compile the prompted backbones
-    pipeline: str = 'tensor'  # 'tensor' (uint8 store, on-device augmentation) or 'pil' (torchvision transforms)
+    pipeline: str = 'auto'  # 'tensor' (uint8 store, on-device augmentation), 'pil' (torchvision transforms) or 'auto'
+    # ('auto': tensor for CIFAR-100; pil for ImageNet-R, whose square 256-px tensor store crops the sides of non-square images)
     num_workers: int = 4  # loader workers of the 'pil' pipeline
     output_dir: str = 'runs/run'  # run folder
     tensorboard: bool = False  # also write TensorBoard scalars
@@ -127,7 +129,7 @@ def validate(self: RunConfig):
     _choice(errs, 'distiller', self.distiller, list(distillers))
     _choice(errs, 'teacher_query', self.teacher_query, ['student', 'self'])
     _choice(errs, 'precision', self.precision, ['auto', 'fp32', 'bf16'])
-    _choice(errs, 'pipeline', self.pipeline, ['tensor', 'pil'])
+    _choice(errs, 'pipeline', self.pipeline, ['auto', 'tensor', 'pil'])
     for name in ('n_tasks', 'epochs', 'batch_size', 'eval_batch_size'):
         v = getattr(self, name)
         if not isinstance(v, int) or isinstance(v, bool) or v < 1: errs.append(f"{name} must be a positive integer, got {v!r}")
@@ -181,7 +183,7 @@ def load_data(cfg: RunConfig):
     if kind == 'synthetic':
         syn = {k: v for k, v in cfg.synthetic.items() if k != 'pretrain'}; kind = syn.setdefault('fmt', 'cifar100')
         root = make_synthetic(root, **syn)
-    kw = dict(download=cfg.download) if kind == 'cifar100' else dict(split_file=cfg.split_file, seed=cfg.seed)
+    kw = dict(download=cfg.download) if kind == 'cifar100' else dict(split_file=cfg.split_file, seed=cfg.split_seed)
     train, test = get_dataset(kind, root, **kw)
     n_classes = len(train.classes)
     first = cfg.first_task or n_classes // cfg.n_tasks
@@ -414,7 +416,8 @@ def _prepare_data(self: ContinualTrainer):
     self.task_of = s.task_of(torch.arange(self.n_classes)).to(dev)  # remapped label -> task
     self.img_size = self.student.backbone.img_size
     self.test_resize = self.img_size if self.kind == 'cifar100' else int(self.img_size * 256 / 224)
-    if self.cfg.pipeline == 'tensor':
+    self.pipeline = self.cfg.pipeline if self.cfg.pipeline != 'auto' else ('tensor' if self.kind == 'cifar100' else 'pil')
+    if self.pipeline == 'tensor':
         if hasattr(self.train_set, 'to_imageset'):  # ImageNet-R: decode once into a cached uint8 store
             cache = Path(self.cfg.root) / '_cdl_cache'
             self.train_set = self.train_set.to_imageset(self.test_resize, cache=cache / f'{self.kind}_train_{self.test_resize}.pt')
@@ -427,7 +430,7 @@ def batches(self: ContinualTrainer, train, idx, batch_size, generator=None):
     "Batches of the samples `idx` (training augmentation or test transform)."
     c = self.cfg
     mb = c.max_batches if train else None
-    if c.pipeline == 'tensor':
+    if self.pipeline == 'tensor':
         x, y = (self.train_x, self.train_yd) if train else (self.test_x, self.test_yd)
         return tensor_batches(x, y, idx, batch_size, self.img_size, train, generator, self.test_resize, self.rank, self.world, mb)
     ds = self.train_set if train else self.test_set
@@ -440,11 +443,12 @@ def autocast(self: ContinualTrainer):
     return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.precision == 'bf16' else contextlib.nullcontext()
 
 @patch
-def queries(self: ContinualTrainer, x, need_teacher=True):
+def queries(self: ContinualTrainer, x, need_teacher=True, need_student=True):
     "(teacher query, student query) of a batch; one shared pass unless `teacher_query='self'`."
     if not self.student.learner.uses_query: return None, None
+    if self.cfg.teacher_query == 'self':
+        return (self.teacher.backbone.query(x) if need_teacher else None), (self.student.backbone.query(x) if need_student else None)
     q = self.student.backbone.query(x)
-    if self.cfg.teacher_query == 'self' and need_teacher: return self.teacher.backbone.query(x), q
     return q, q
 
 # %% ../nbs/05_trainer.ipynb #77867599
@@ -493,7 +497,7 @@ def train_step(self: ContinualTrainer, model, opt, params, x, y, start, end, gb=
     student = model is self.student
     feats = bool(student and self.distiller.needs_features)
     with self.autocast():
-        qt, qs = self.queries(x, need_teacher=not student or self.cfg.teacher_query == 'self')
+        qt, qs = self.queries(x, need_teacher=True, need_student=student)
         out = model(x, qs if student else qt, return_features=feats)
         if student:
             with torch.no_grad(): t_out = self.teacher(x, qt, return_features=feats)

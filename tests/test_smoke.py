@@ -55,9 +55,19 @@ def test_imagenet_r_format(tiny_cfg, tmp_path):
     "A synthetic dataset in the ImageNet-R folder format, decoded once into a cached uint8 store."
     from pathlib import Path
     syn = dict(fmt='imagenet_r', n_classes=4, n_train=8, n_test=4, img_size=32, seed=0)
-    cfg = {**tiny_cfg, 'root': str(tmp_path / 'imr'), 'synthetic': syn}
+    cfg = {**tiny_cfg, 'root': str(tmp_path / 'imr'), 'synthetic': syn, 'pipeline': 'tensor'}
     res = run('demo', **cfg)
     assert res['tasks_done'] == 2
     assert len(list(Path(tmp_path, 'imr', '_cdl_cache').glob('*.pt'))) == 2  # train and test stores
     res2 = run('demo', **{**cfg, 'output_dir': str(tmp_path / 'run2')})  # second run reads the cache
     assert res2['student']['acc_matrix'] == res['student']['acc_matrix']
+
+
+def test_auto_pipeline(tiny_cfg, tmp_path):
+    "'auto' augments CIFAR-100 on the device and ImageNet-R with torchvision's PIL transforms on the original images."
+    from cdl.trainer import ContinualTrainer, make_config
+    syn = dict(fmt='imagenet_r', n_classes=4, n_train=8, n_test=4, img_size=32, seed=0)
+    imr = ContinualTrainer(make_config('demo', **{**tiny_cfg, 'root': str(tmp_path / 'imr'), 'synthetic': syn, 'num_workers': 0}))
+    cifar = ContinualTrainer(make_config('demo', **{**tiny_cfg, 'output_dir': str(tmp_path / 'c')}))
+    assert (imr.pipeline, cifar.pipeline) == ('pil', 'tensor')
+    assert imr.run()['tasks_done'] == 2
