@@ -15,7 +15,7 @@ from .vit import Prompts, PromptedViT, ModelOut
 
 # %% auto #0
 __all__ = ['learners', 'Learner', 'parse_prompt_param', 'L2P', 'DualPrompt', 'coda_weights', 'gram_schmidt_rows', 'CODAPrompt',
-           'ortho_penalty', 'APT', 'CosineHead', 'get_learner', 'ContinualModel']
+           'ortho_penalty', 'APT', 'CosineHead', 'learner_key', 'get_learner', 'ContinualModel']
 
 # %% ../nbs/02_learners.ipynb #dced4152
 class Learner(nn.Module):
@@ -267,9 +267,13 @@ class CosineHead(nn.Linear):
 learners = {c.name: c for c in (L2P, DualPrompt, CODAPrompt, APT)}
 _aliases = {'coda-p': 'CODAPrompt', 'coda': 'CODAPrompt', 'codap': 'CODAPrompt', 'dual': 'DualPrompt'}
 
+def learner_key(name):
+    "The registry key of learner `name` (case-insensitive; aliases such as 'CODA-P'), or None."
+    return {k.lower(): k for k in learners}.get(name.lower()) or _aliases.get(name.lower())
+
 def get_learner(name, embed_dim, depth, n_tasks, query_dim=None, prompt_param=None, **kwargs):
     "Build the learner registered as `name` (case-insensitive; 'CODA-P' works too)."
-    key = {k.lower(): k for k in learners}.get(name.lower()) or _aliases.get(name.lower())
+    key = learner_key(name)
     if key is None: raise ValueError(f"unknown learner {name!r}; choose one of {', '.join(learners)}")
     try: return learners[key](embed_dim, depth, n_tasks, query_dim, prompt_param=prompt_param, **kwargs)
     except TypeError as e: raise ValueError(f"bad parameters for learner {key}: {e}") from None

@@ -7,8 +7,7 @@ __all__ = ['REPORT', 'parse_overrides', 'experiment_overrides', 'read_run', 'has
            'job_status', 'fake_run', 'yaml_value', 'console_script', 'ddp_command', 'launch_ddp', 'is_axis', 'slug',
            'Job', 'preset_name', 'expand_grid', 'job_config', 'run_table', 'to_markdown', 'save_table', 'summarize',
            'format_table', 'plot_teacher_student', 'papermill_command', 'job_env', 'default_gpus', 'JobResult',
-           'plan_jobs', 'run_jobs', 'sweep_records', 'write_sweep_results', 'parse_sets', 'default_notebook',
-           'cdl_sweep']
+           'plan_jobs', 'run_jobs', 'sweep_records', 'write_sweep_results', 'default_notebook', 'cdl_sweep']
 
 # %% ../nbs/05b_sweep.ipynb #98329e2f
 import dataclasses, hashlib, itertools, json, os, re, shutil, subprocess, sys, time, typing
@@ -21,7 +20,7 @@ import yaml
 from fastcore.script import call_parse, Param
 
 import cdl
-from .trainer import RunConfig, ConfigError, Metrics, make_config, prepare_data, config_diff
+from .trainer import RunConfig, ConfigError, Metrics, make_config, prepare_data, config_diff, parse_sets
 
 # %% ../nbs/05b_sweep.ipynb #3d49abc9
 def parse_overrides(overrides) -> dict:
@@ -356,16 +355,6 @@ def write_sweep_results(jobs, sweep_dir):
     return table
 
 # %% ../nbs/05b_sweep.ipynb #3bafad6f
-def parse_sets(items):
-    "{field: value} from `field=value` strings (values read as JSON, else YAML)."
-    out = {}
-    for item in items or []:
-        if '=' not in item: raise ConfigError(f"--set expects field=value, got {item!r}")
-        k, v = item.split('=', 1)
-        try: out[k.strip()] = json.loads(v)
-        except json.JSONDecodeError: out[k.strip()] = yaml.safe_load(v)
-    return out
-
 def default_notebook():
     "The repository's experiment notebook, next to the installed (editable) package."
     nb = Path(cdl.__file__).parent.parent / 'nbs' / '06_experiments.ipynb'

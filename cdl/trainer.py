@@ -6,8 +6,8 @@
 __all__ = ['TINY_TEACHER', 'TINY_STUDENT', 'presets', 'log', 'RunConfig', 'ConfigError', 'resolve_device', 'get_preset',
            'load_data', 'tensor_batches', 'pil_batches', 'pretrain_synthetic', 'prepare_data', 'build_models',
            'epoch_lr', 'Metrics', 'dist_env', 'all_reduce_grads', 'ContinualTrainer', 'config_diff',
-           'plot_acc_matrices', 'plot_avg_acc', 'save_plots', 'make_config', 'run', 'format_summary', 'cdl_run',
-           'cdl_run_cli']
+           'plot_acc_matrices', 'plot_avg_acc', 'save_plots', 'make_config', 'run', 'parse_sets', 'format_summary',
+           'cdl_run', 'cdl_run_cli']
 
 # %% ../nbs/05_trainer.ipynb #43c5f918
 import contextlib, dataclasses, difflib, hashlib, json, logging, math, os, random, sys, time
@@ -19,12 +19,12 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 import yaml
-from fastcore.basics import patch, store_attr
+from fastcore.basics import patch
 from fastcore.script import call_parse, Param, anno_parser
 
 from .data import TaskSplit, get_dataset, make_synthetic, rrc_params, resized_crop, center_resize, PILDataset, pil_transform
 from .vit import PromptedViT, WeightsUnavailable
-from .learners import ContinualModel, get_learner, learners
+from .learners import ContinualModel, get_learner, learner_key, learners
 from .distillers import get_distiller, distillers, masked_ce
 import cdl.kd_prompts  # registers KD_Token
 from .kd_prompts import KDBranch
@@ -94,7 +94,7 @@ def from_dict(cls: RunConfig, d: dict):
     "A `RunConfig` from a plain dict, refusing unknown keys."
     unknown = [k for k in d if k not in _FIELDS]
     if unknown:
-        hints = [f"{k!r} (did you mean {difflib.get_close_matches(k, _FIELDS, 1)[0]!r}?)" if difflib.get_close_matches(k, _FIELDS, 1) else repr(k) for k in unknown]
+        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, _FIELDS, 1)) else repr(k) for k in unknown]
         raise ConfigError(f"unknown config field(s) {', '.join(hints)}; valid fields: {', '.join(_FIELDS)}")
     return cls(**d)
 
@@ -124,7 +124,7 @@ def validate(self: RunConfig):
     "Check the configuration; raise `ConfigError` listing every problem."
     errs = []
     _choice(errs, 'dataset', self.dataset, ['cifar100', 'imagenet_r', 'synthetic'])
-    key = {k.lower(): k for k in learners}.get(str(self.learner).lower()) or {'coda-p': 'CODAPrompt', 'coda': 'CODAPrompt'}.get(str(self.learner).lower())
+    key = learner_key(str(self.learner))
     if key is None: errs.append(f"learner={self.learner!r} is not one of {', '.join(learners)}")
     _choice(errs, 'distiller', self.distiller, list(distillers))
     _choice(errs, 'teacher_query', self.teacher_query, ['student', 'self'])
@@ -679,7 +679,8 @@ def run(config=None, **overrides):
     return ContinualTrainer(make_config(config, **overrides)).run()
 
 # %% ../nbs/05_trainer.ipynb #0cee8574
-def _parse_overrides(items):
+def parse_sets(items):
+    "{field: value} from `field=value` strings (values read as JSON, else YAML)."
     out = {}
     for item in items or []:
         if '=' not in item: raise ConfigError(f"--set expects field=value, got {item!r}")
@@ -712,7 +713,7 @@ def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False
                                               f"{p.get('teacher', RunConfig.teacher)} -> {p.get('student', RunConfig.student)}")
         return
     try:
-        ov = _parse_overrides(set)
+        ov = parse_sets(set)
         for k, v in dict(output_dir=output_dir, device=device).items():
             if v is not None: ov[k] = v
         if resume: ov['resume'] = True
