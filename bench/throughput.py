@@ -110,7 +110,7 @@ def full_run(args, root, batch):
         for task in range(tr.n_tasks):
             if task: tr.teacher.next_task(); tr.student.next_task()
             t = time.perf_counter()
-            tr.train_phase('teacher', task); tr.teacher.end_task(); tr.train_phase('student', task); tr.student.end_task()
+            tr.train_phase('teacher', task); tr.train_phase('student', task); tr.teacher.end_task(); tr.student.end_task()
             sync(tr.device); train += time.perf_counter() - t
             t = time.perf_counter(); tr.metrics.update(task, tr.evaluate(task)); sync(tr.device); evals += time.perf_counter() - t
     return dict(epochs=args.run_epochs, setup_s=setup, train_s=train, eval_s=evals, total_s=setup + train + evals,

@@ -205,7 +205,7 @@ class ABF(nn.Module):
         store_attr('fuse')
         self.proj = nn.Sequential(nn.Linear(student_dim, student_dim), nn.LayerNorm(student_dim))
         if fuse:
-            self.gate = nn.Sequential(nn.Linear(2 * student_dim, 2 * student_dim), nn.LayerNorm(2 * student_dim))
+            self.gate = nn.Sequential(nn.Linear(student_dim, student_dim), nn.LayerNorm(student_dim))  # shared by both streams
             self.norm = nn.LayerNorm(student_dim)
         self.out = nn.Linear(student_dim, teacher_dim)
 
@@ -216,7 +216,7 @@ def forward(self:ABF, x, deeper=None): # x (B, N, Ds) block output; deeper (B, N
     x = self.proj(x)
     if self.fuse:
         if deeper is None: raise ValueError("ABF(fuse=True) needs the deeper ABF's fused features")
-        w1, w2 = self.gate(torch.cat([x, deeper], -1)).chunk(2, -1)  # (B, N, 2Ds) -> 2 x (B, N, Ds); SPEC: Linear+LayerNorm, no sigmoid
+        w1, w2 = self.gate(x), self.gate(deeper)  # the same Linear + LayerNorm on each stream; no sigmoid
         x = self.norm(x * w1 + deeper * w2)
     return x, self.out(x)
 

@@ -18,7 +18,8 @@ class KDBranch(nn.Module):
     "The D-CDL branch of a student of width `embed_dim` and `depth` blocks: KD token, KD prompts, KD head."
     def __init__(self, embed_dim, depth, n_classes,
                  n_layers=12, # KD token at layer 0, KD prompts at layers 1..n_layers-1
-                 length=6): # KD prompt length (half keys, half values)
+                 length=6, # KD prompt length (half keys, half values)
+                 make_head=None): # builds the KD head from `n_classes`: the learner's `make_head` (default: a Linear)
         super().__init__()
         if not 1 <= n_layers <= depth:
             raise ValueError(f"kd_prompt_param n_layers={n_layers} must be between 1 and the student's depth ({depth}); "
@@ -27,7 +28,7 @@ class KDBranch(nn.Module):
         self.n_layers, self.length = n_layers, length
         self.kd_token = nn.Parameter(torch.rand(1, 1, embed_dim))  # U[0, 1), the authors' init
         self.kd_prompts = nn.Parameter(torch.rand(n_layers - 1, length, embed_dim))
-        self.head = nn.Linear(embed_dim, n_classes)
+        self.head = make_head(n_classes) if make_head is not None else nn.Linear(embed_dim, n_classes)
 
     def prompts(self, batch_size):
         "The KD token and the KD prefix prompts as `Prompts` for a batch of `batch_size` images."

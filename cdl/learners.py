@@ -227,15 +227,21 @@ def ortho_penalty(m):
 # %% ../nbs/02_learners.ipynb #5f58a000
 class APT(Learner):
     "APT: additive [CLS] key/value prompts at every layer, EMA-merged after each task, with a cosine head."
-    name, uses_query, params = 'APT', False, (('dropout', float), ('ema', float))
+    name, uses_query, params = 'APT', False, (('dropout', float),)
     def __init__(self, embed_dim, depth, n_tasks, query_dim=None,
-                 dropout=0.0, # dropout ratio on the live prompt during training
-                 ema=0.7, # EMA coefficient c of the merge
-                 prompt_param=None): # authors' list [dropout, ema]
+                 dropout=0.0, # dropout ratio of the live prompt (only used with `apply_dropout`)
+                 ema_coeff=0.7, # EMA coefficient c of the merge
+                 apply_dropout=False, # apply `dropout` in training (the authors' code never does)
+                 eval_before_merge='zeros', # prompt evaluated before the first merge: 'zeros' (authors) or 'live'
+                 prompt_param=None): # authors' list [dropout]
         super().__init__(embed_dim, depth, n_tasks, query_dim)
-        kw = parse_prompt_param(type(self), prompt_param, dict(dropout=dropout, ema=ema))
-        self.dropout, self.ema = kw['dropout'], kw['ema']
-        if not (0 <= self.dropout < 1 and 0 <= self.ema <= 1): raise ValueError(f"APT needs 0 <= dropout < 1 and 0 <= ema <= 1, got {kw}")
+        kw = parse_prompt_param(type(self), prompt_param, dict(dropout=dropout))
+        self.dropout, self.ema_coeff, self.apply_dropout = kw['dropout'], ema_coeff, apply_dropout
+        if not (0 <= self.dropout < 1 and 0 <= ema_coeff <= 1):
+            raise ValueError(f"APT needs 0 <= dropout < 1 and 0 <= ema_coeff <= 1, got dropout={self.dropout}, ema_coeff={ema_coeff}")
+        if eval_before_merge not in ('zeros', 'live'):
+            raise ValueError(f"APT eval_before_merge must be 'zeros' or 'live', got {eval_before_merge!r}")
+        self.eval_before_merge = eval_before_merge
         self.prompt = nn.Parameter(nn.init.trunc_normal_(torch.empty(2 * depth, embed_dim), std=0.02))
         self.register_buffer('merged', torch.zeros(2 * depth, embed_dim))
         self.n_merged = 0
@@ -245,14 +251,16 @@ class APT(Learner):
 
     def forward(self, query=None):
         "The live prompt (training) or the merged one (evaluation) as an additive [CLS] key/value prompt."
-        if self.training: p = F.dropout(self.prompt, self.dropout, training=True) if self.dropout else self.prompt
-        else: p = self.merged if self.n_merged else self.prompt
+        if self.training: p = F.dropout(self.prompt, self.dropout) if self.apply_dropout and self.dropout else self.prompt
+        elif self.n_merged or self.eval_before_merge == 'zeros': p = self.merged
+        else: p = self.prompt
         return Prompts(cls_kv=p), self.prompt.new_zeros(())
 
     @torch.no_grad()
     def end_task(self):
         "Merge the live prompt into the EMA buffer."
-        self.merged.copy_(self.prompt if self.n_merged == 0 else self.ema * self.merged + (1 - self.ema) * self.prompt)
+        c = self.ema_coeff
+        self.merged.copy_(self.prompt if self.n_merged == 0 else c * self.merged + (1 - c) * self.prompt)
         self.n_merged += 1
 
     def make_head(self, n_classes): return CosineHead(self.embed_dim, n_classes)
@@ -285,6 +293,9 @@ class ContinualModel(nn.Module):
         super().__init__()
         store_attr('backbone,learner,n_classes,kd_branch')
         self.head = learner.make_head(n_classes)
+        if kd_branch is not None and type(kd_branch.head) is not type(self.head):
+            raise ValueError(f"the KD head ({type(kd_branch.head).__name__}) must be the same kind of head as the classifier "
+                             f"({type(self.head).__name__}); build the KD branch with `make_head=learner.make_head`")
 
     def forward(self, x, query=None, return_features=False):
         "A `ModelOut` for images `x` (B, 3, H, W), given the batch's `query` (B, Dq)."

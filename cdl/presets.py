@@ -11,7 +11,11 @@ from .trainer import presets, get_preset, RunConfig
 # %% ../nbs/05a_presets.ipynb #8cfc6695
 PAPER_DATASETS = {'cifar100': dict(dataset='cifar100', n_tasks=10, epochs=20),
                   'imr': dict(dataset='imagenet_r', n_tasks=10, epochs=35)}
-PAPER_LEARNERS = {'l2p': 'L2P', 'dualprompt': 'DualPrompt', 'codap': 'CODAPrompt', 'apt': 'APT'}
+# the authors' scripts' prompt_param per learner; APT's EMA coefficient is its own parameter (its dropout is never applied)
+PAPER_LEARNERS = {'l2p': dict(learner='L2P', prompt_param=[30, 20, -1]),
+                  'dualprompt': dict(learner='DualPrompt', prompt_param=[10, 20, 6]),
+                  'codap': dict(learner='CODAPrompt', prompt_param=[100, 8, 0.0]),
+                  'apt': dict(learner='APT', learner_kwargs=dict(ema_coeff=0.7))}
 PAPER_DISTILLERS = {'kd_token': 'KD_Token', 'kd': 'KD', 'dkd': 'DKD', 'fitnets': 'FitNets', 'reviewkd': 'ReviewKD', 'none': 'none'}
 # the ImageNet-21k -> 1k AugReg weights, which timm < 0.9 (the authors' CODA-P code base) loaded under the plain names
 VIT_S, VIT_B, VIT_L = (f'vit_{s}_patch16_224.augreg_in21k_ft_in1k' for s in ('small', 'base', 'large'))
@@ -22,10 +26,10 @@ def paper_presets():
     "The paper's grid as {name: partial config}."
     out = {}
     for d, dcfg in PAPER_DATASETS.items():
-        for l, learner in PAPER_LEARNERS.items():
+        for l, lcfg in PAPER_LEARNERS.items():
             for k, distiller in PAPER_DISTILLERS.items():
                 for p, pcfg in PAPER_PAIRS.items():
-                    out[f'{d}-{l}-{k}-{p}'] = dict(**dcfg, **pcfg, learner=learner, distiller=distiller, kd_prompt_param=[12, 6],
+                    out[f'{d}-{l}-{k}-{p}'] = dict(**dcfg, **pcfg, **lcfg, distiller=distiller, kd_prompt_param=[12, 6],
                                                    output_dir=f'runs/{d}-{l}-{k}-{p}')
     return out
 
