@@ -34,6 +34,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['cdl', 'cdl.*']),
     include_package_data=True,
+    package_data={'cdl': ['_docs_templates/*']},  # page shell, stylesheet and MathJax settings of cdl_docs
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     python_requires='>=' + cfg['min_python'],

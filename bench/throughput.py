@@ -17,13 +17,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import cdl
-from cdl.trainer import ContinualTrainer, RunConfig, tensor_batches
+from cdl.config import RunConfig
+from cdl.trainer import ContinualTrainer, Phase
 
-PAPER = dict(teacher='vit_base_patch16_224', student='vit_small_patch16_224', model_kwargs={}, kd_prompt_param=[12, 6],
+PAPER = dict(teacher='vit_base_patch16_224', student='vit_small_patch16_224', kd_prompt_param=[12, 6],
              synthetic=dict(fmt='cifar100', n_classes=100, n_train=500, n_test=100, img_size=32, seed=0))
-TINY = dict(teacher='vit_tiny_patch16_224', student='vit_tiny_patch16_224', kd_prompt_param=[5, 6],
-            teacher_kwargs=dict(img_size=32, patch_size=8, embed_dim=48, depth=5, num_heads=3),
-            student_kwargs=dict(img_size=32, patch_size=8, embed_dim=32, depth=5, num_heads=2),
+TINY = dict(teacher='vit_cdl_test_teacher', student='vit_cdl_test_student', kd_prompt_param=[5, 6],
             synthetic=dict(fmt='cifar100', n_classes=10, n_train=20, n_test=10, img_size=32, seed=0))
 AUTHORS = dict(teacher_train=279, teacher_train_on_device=309, student_train=324, student_train_on_device=358, eval=510, peak_gib=10.4)
 
@@ -52,34 +51,40 @@ def make_trainer(args, batch, root, out):
     return ContinualTrainer(cfg)
 
 
+def phase_of(tr, role):
+    "The phase of the default schedule that trains `role`."
+    return {'teacher': Phase('teacher', 'none'), 'student': Phase('student', tr.cfg.distiller, reads=('teacher',))}[role]
+
+
 def time_steps(tr, role, batches, steps, warmup):
     "Seconds per step of `role` on the batches yielded by `batches()` (an endless iterator)."
-    params, opt = tr.optimizer(role)
-    model = getattr(tr, role); model.train(); tr.teacher.eval() if role == 'student' else None
+    phase = phase_of(tr, role)
+    params, opt = tr.optimizer(phase)
     start, end = tr.split.task_range(0)
     it = batches()
-    for _ in range(warmup): tr.train_step(model, opt, params, *next(it)[:2], start, end)
+    for _ in range(warmup): tr.train_step(phase, opt, params, *next(it)[:2], start, end)
     sync(tr.device); t0 = time.perf_counter()
-    for _ in range(steps): tr.train_step(model, opt, params, *next(it)[:2], start, end)
+    for _ in range(steps): tr.train_step(phase, opt, params, *next(it)[:2], start, end)
     sync(tr.device)
     return (time.perf_counter() - t0) / steps
 
 
 def step_flops(tr, role, x, y):
     "FLOPs of one training step of `role` (forward, backward; counted, not estimated)."
-    params, opt = tr.optimizer(role)
+    phase = phase_of(tr, role)
+    params, opt = tr.optimizer(phase)
     start, end = tr.split.task_range(0)
-    with FlopCounterMode(display=False) as fc: tr.train_step(getattr(tr, role), opt, params, x, y, start, end)
+    with FlopCounterMode(display=False) as fc: tr.train_step(phase, opt, params, x, y, start, end)
     return fc.get_total_flops()
 
 
 def bench_batch(tr, args, batch, peak):
     "Numbers of the three phases at one batch size."
     dev, out = tr.device, {}
-    idx = torch.nonzero(tr.train_y < tr.split.task_range(0)[1]).flatten()
+    idx = torch.nonzero(tr.data.train_y < tr.split.task_range(0)[1]).flatten()
     g = torch.Generator().manual_seed(0)
     def endless():
-        while True: yield from tensor_batches(tr.train_x, tr.train_yd, idx, batch, tr.img_size, True, g)
+        while True: yield from tr.batches(True, idx, batch, g)  # the trainer's own on-device batches
     x, y, _ = next(endless())
     def fixed():
         while True: yield x, y, len(x)
@@ -92,7 +97,7 @@ def bench_batch(tr, args, batch, peak):
         out[f'{role}_train'] = dict(img_s=batch / e2e, img_s_on_device=batch / on_dev, gflop_per_img=flops / batch / 1e9,
                                     tflops=flops / on_dev / 1e12, mfu=flops / on_dev / 1e12 / peak, peak_gib=mem)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
-    n_eval = len(tr.test_y)  # the last task sees every test image
+    n_eval = len(tr.data.test_y)  # the last task sees every test image
     tr.evaluate(tr.n_tasks - 1)  # warm-up (and compilation)
     sync(dev); t0 = time.perf_counter(); tr.evaluate(tr.n_tasks - 1); sync(dev)
     dt = time.perf_counter() - t0
@@ -106,13 +111,19 @@ def full_run(args, root, batch):
         t0 = time.perf_counter()
         tr = make_trainer(args, batch, root, Path(out) / 'run')
         setup = time.perf_counter() - t0
-        train = evals = 0.
+        train, evals, evaluate = 0., [0.], tr.evaluate
+        def timed_evaluate(task):
+            sync(tr.device); t = time.perf_counter()
+            accs = evaluate(task)
+            sync(tr.device); evals[0] += time.perf_counter() - t
+            return accs
+        tr.evaluate = timed_evaluate
         for task in range(tr.n_tasks):
-            if task: tr.teacher.next_task(); tr.student.next_task()
             t = time.perf_counter()
-            tr.train_phase('teacher', task); tr.train_phase('student', task); tr.teacher.end_task(); tr.student.end_task()
+            tr.metrics.update(task, tr.run_task(task))  # the schedule's stages and post-task steps, then the evaluation
             sync(tr.device); train += time.perf_counter() - t
-            t = time.perf_counter(); tr.metrics.update(task, tr.evaluate(task)); sync(tr.device); evals += time.perf_counter() - t
+        evals = evals[0]
+        train -= evals
     return dict(epochs=args.run_epochs, setup_s=setup, train_s=train, eval_s=evals, total_s=setup + train + evals,
                 extrapolated_20_epochs_s=setup + evals + train * 20 / args.run_epochs,
                 student_final_avg_acc=tr.metrics.avg_acc('student')[-1])

@@ -14,13 +14,16 @@ __all__ = ['accepted_params', 'Registry']
 # %% ../nbs/00_registry.ipynb #6e50b087
 def accepted_params(f) -> dict:
     "{name: default} of the keyword parameters of callable `f`, following `**kwargs` into the `__init__` of base classes."
-    if not inspect.isclass(f): return _named_params(f)[0]
+    if not inspect.isclass(f):
+        return _named_params(f)[0]
     out = {}
     for c in f.__mro__:
-        if c is object or '__init__' not in vars(c): continue
+        if c is object or '__init__' not in vars(c):
+            continue
         params, open_kwargs = _named_params(c.__init__, skip_self=True)
         out = {**params, **out}
-        if not open_kwargs: break
+        if not open_kwargs:
+            break
     return out
 
 def _named_params(f, skip_self=False):
@@ -39,9 +42,11 @@ class Registry(dict):
         "Decorator adding `obj` under `name` (default: its `name` attribute, else `__name__`) and `aliases`."
         def add(o):
             key = name or getattr(o, 'name', None) or o.__name__
-            if not isinstance(key, str) or not key: raise ValueError(f"a {self.family} needs a non-empty name, got {key!r}")
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"a {self.family} needs a non-empty name, got {key!r}")
             self[key] = o
-            for a in aliases: self.aliases[a.lower()] = key
+            for a in aliases:
+                self.aliases[a.lower()] = key
             return o
         return add if obj is None else add(obj)
 
@@ -49,9 +54,11 @@ class Registry(dict):
 @patch
 def key(self:Registry, name) -> str | None:
     "The registered name that `name` refers to (case-insensitive, aliases allowed), or None."
-    if not isinstance(name, str): return None
+    if not isinstance(name, str):
+        return None
     return {k.lower(): k for k in self}.get(name.lower()) or self.aliases.get(name.lower())
 
+# %% ../nbs/00_registry.ipynb #1b6553f7
 @patch
 def get_cls(self:Registry, name):
     "The constructor registered as `name`."

@@ -3,9 +3,7 @@ import os, shutil, sys
 from pathlib import Path
 import pytest
 
-TINY = dict(pretrained=False, teacher='vit_tiny_patch16_224', student='vit_tiny_patch16_224',
-            teacher_kwargs=dict(img_size=32, patch_size=8, embed_dim=48, depth=5, num_heads=3),
-            student_kwargs=dict(img_size=32, patch_size=8, embed_dim=32, depth=5, num_heads=2),
+TINY = dict(pretrained=False, teacher='vit_cdl_test_teacher', student='vit_cdl_test_student',  # tiny ViTs registered by cdl.vit
             kd_prompt_param=[5, 6], device='cpu', progress=False)
 SYN = dict(fmt='cifar100', n_classes=6, n_train=16, n_test=8, img_size=32, seed=0)
 
@@ -21,7 +19,7 @@ def data_root(tmp_path_factory):
 
 @pytest.fixture
 def tiny_cfg(data_root, tmp_path):
-    "Overrides for a 2-task run on tiny models (use with `cdl.trainer.run('demo', **tiny_cfg)`)."
+    "Overrides for a 2-task run on tiny models (use with `cdl.cli.run('demo', **tiny_cfg)`)."
     return dict(TINY, root=str(data_root), synthetic=SYN, n_tasks=2, epochs=1, batch_size=8,
                 eval_batch_size=16, max_batches=2, output_dir=str(tmp_path / 'run'))
 

@@ -3,6 +3,7 @@ import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import TINY, SYN, cli
+from cdl.metrics import RunDir
 
 
 def _args(data_root, out):
@@ -20,10 +21,10 @@ def test_ddp_matches_single_process(data_root, tmp_path):
     p = subprocess.run([str(torchrun), '--standalone', '--nproc_per_node=2', '--no-python', *cli(*_args(data_root, multi))],
                        capture_output=True, text=True, timeout=600, env=env)
     assert p.returncode == 0, p.stderr[-3000:]
-    a, b = (json.loads((d / 'metrics.json').read_text()) for d in (single, multi))
+    a, b = (json.loads(RunDir(d).metrics.read_text()) for d in (single, multi))
     n_test = SYN['n_test'] * SYN['n_classes'] // 2  # test images per task
     for role in ('teacher', 'student'):
         for ra, rb in zip(a[role]['acc_matrix'], b[role]['acc_matrix']):
             # same batches, same gradients up to the order of float reductions: at most one image may flip
             assert rb == pytest.approx(ra, abs=1.01 / n_test), (role, a[role]['acc_matrix'], b[role]['acc_matrix'])
-    assert len(list((multi / 'checkpoints').glob('task_*.pt'))) == 2   # written once, by rank 0
+    assert len(RunDir(multi).checkpoint_files()) == 2   # written once, by rank 0

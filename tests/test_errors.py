@@ -2,7 +2,8 @@
 import os, subprocess
 import pytest
 from conftest import cli, TINY, SYN
-from cdl.trainer import run, ConfigError
+from cdl.cli import run
+from cdl.config import ConfigError
 
 
 def _sets(d):
@@ -29,7 +30,7 @@ def test_unknown_learner_and_field(tmp_path):
 
 
 def test_student_wider_than_teacher(data_root, tmp_path):
-    over = dict(TINY, teacher_kwargs=TINY['student_kwargs'], student_kwargs=TINY['teacher_kwargs'], distiller='FitNets',
+    over = dict(TINY, teacher=TINY['student'], student=TINY['teacher'], distiller='FitNets',
                 root=str(data_root), synthetic=SYN, n_tasks=2)
     _fails(['demo', *_sets(over), '--output_dir', str(tmp_path / 'r')], 'at least as wide as the student')
 

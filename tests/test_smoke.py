@@ -2,7 +2,9 @@
 import json
 import pytest
 import torch
-from cdl.trainer import run, ConfigError
+from cdl.cli import run
+from cdl.config import ConfigError
+from cdl.metrics import RunDir
 from cdl.learners import learners
 from cdl.distillers import distillers
 
@@ -23,8 +25,8 @@ def test_learner_smoke(learner, tiny_cfg):
 def test_distiller_smoke(distiller, tiny_cfg):
     res = run('demo', **tiny_cfg, learner='L2P', distiller=distiller)
     assert res['tasks_done'] == 2
-    ck = torch.load(f"{tiny_cfg['output_dir']}/checkpoints/task_01.pt", weights_only=False)
-    if distiller in ('FitNets', 'ReviewKD'): assert ck['distiller'], 'trainable distiller parts are checkpointed'
+    ck = torch.load(RunDir(tiny_cfg['output_dir']).checkpoint(1), weights_only=False)
+    if distiller in ('FitNets', 'ReviewKD'): assert ck['losses'][distiller], 'trainable distiller parts are checkpointed'
     if distiller == 'KD_Token': assert 'kd_branch.kd_token' in ck['student']
 
 
@@ -34,14 +36,14 @@ def test_all_five_methods_registered():
 
 def test_run_writes_metrics(tiny_cfg):
     run('demo', **tiny_cfg)
-    m = json.load(open(f"{tiny_cfg['output_dir']}/metrics.json"))
+    m = json.loads(RunDir(tiny_cfg['output_dir']).metrics.read_text())
     assert m['tasks_done'] == 2 and m['student']['final_avg_acc'] == pytest.approx(sum(m["student"]["acc_matrix"][1]) / 2, abs=1e-5)
 
 
 def test_tensorboard_scalars(tiny_cfg):
     from pathlib import Path
     run('demo', **tiny_cfg, tensorboard=True)
-    events = list(Path(tiny_cfg['output_dir'], 'tensorboard').glob('events.out.tfevents.*'))
+    events = list(RunDir(tiny_cfg['output_dir']).tensorboard.glob('events.out.tfevents.*'))
     assert events and events[0].stat().st_size > 0
 
 
@@ -65,9 +67,10 @@ def test_imagenet_r_format(tiny_cfg, tmp_path):
 
 def test_auto_pipeline(tiny_cfg, tmp_path):
     "'auto' augments CIFAR-100 on the device and ImageNet-R with torchvision's PIL transforms on the original images."
-    from cdl.trainer import ContinualTrainer, make_config
+    from cdl.trainer import ContinualTrainer
+    from cdl.cli import make_config
     syn = dict(fmt='imagenet_r', n_classes=4, n_train=8, n_test=4, img_size=32, seed=0)
     imr = ContinualTrainer(make_config('demo', **{**tiny_cfg, 'root': str(tmp_path / 'imr'), 'synthetic': syn, 'num_workers': 0}))
     cifar = ContinualTrainer(make_config('demo', **{**tiny_cfg, 'output_dir': str(tmp_path / 'c')}))
-    assert (imr.pipeline, cifar.pipeline) == ('pil', 'tensor')
+    assert (imr.data.pipeline, cifar.data.pipeline) == ('pil', 'tensor')
     assert imr.run()['tasks_done'] == 2
