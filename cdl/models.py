@@ -55,21 +55,22 @@ def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epoc
         Path(root) / 'pretrain_data', n_classes=n_classes, n_train=n_train, n_test=1, img_size=size, seed=seed
     )
     train, _ = get_dataset('cifar100', data_root)
-    torch.manual_seed(seed)
-    model = timm.create_model(name, pretrained=False, num_classes=n_classes, **model_kwargs)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * (len(train) // batch_size))
-    loader = TensorLoader.from_tensors(train.images, train.targets, batch_size, img_size=model.patch_embed.img_size[0],
-                                       generator=torch.Generator().manual_seed(seed))
-    for _ in range(epochs):
-        for x, y in loader:
-            if len(y) < batch_size:
-                continue
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
+    with torch.random.fork_rng(devices=[]):  # the run's random numbers must not depend on whether the weights were cached
+        torch.manual_seed(seed)
+        model = timm.create_model(name, pretrained=False, num_classes=n_classes, **model_kwargs)
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * (len(train) // batch_size))
+        loader = TensorLoader.from_tensors(train.images, train.targets, batch_size, img_size=model.patch_embed.img_size[0],
+                                           generator=torch.Generator().manual_seed(seed))
+        for _ in range(epochs):
+            for x, y in loader:
+                if len(y) < batch_size:
+                    continue
+                loss = F.cross_entropy(model(x), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), f'{path}.tmp')
     os.replace(f'{path}.tmp', path)
