@@ -14,9 +14,10 @@ from .config import RunConfig, ConfigError, parse_sets
 from .presets import presets, get_preset, preset_dict
 from .trainer import ContinualTrainer
 from .vit import WeightsUnavailable
+from .data import datasets
 
 # %% auto #0
-__all__ = ['make_config', 'run', 'format_summary', 'print_presets', 'cdl_run', 'cdl_run_cli']
+__all__ = ['make_config', 'run', 'format_summary', 'print_presets', 'print_datasets', 'cdl_run', 'cdl_run_cli']
 
 # %% ../nbs/05g_cli.ipynb #0aa4ea58
 def make_config(config=None, **overrides):
@@ -56,16 +57,27 @@ def print_presets():
         print(f"{name:45s} {c.dataset:10s} {c.learner:11s} {c.distiller:9s} {c.teacher.name} -> {c.student.name}")
 
 # %% ../nbs/05g_cli.ipynb #90d4bc25
+def print_datasets():
+    "One block per dataset: its name, scenario, tasks x classes and the layout its loader expects under `root`."
+    for name, loader in datasets.items():
+        info = getattr(loader, 'info', {})
+        print(f"{name:20s} {info.get('scenario', '?'):20s} {info.get('tasks', '?')}")
+        print(f"{'':20s} {info.get('layout', '')}")
+
+# %% ../nbs/05g_cli.ipynb #443e45b0
 @call_parse
 def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False, nargs='?') = 'demo',
             set: Param("override fields: --set epochs=2 learner=L2P", str, nargs='*', action='extend') = None,
             output_dir: str = None, # run folder (default: the preset's)
             resume: bool = False, # continue the run in output_dir from its last complete task
             device: str = None, # 'cpu', 'cuda', 'cuda:1' (default: the preset's)
-            list_presets: bool = False): # list the presets and exit
+            list_presets: bool = False, # list the presets and exit
+            list_datasets: bool = False): # list the datasets (scenario, tasks x classes, layout on disk) and exit
     "Run a continual distillation experiment from a preset or a YAML config."
     if list_presets:
         return print_presets()
+    if list_datasets:
+        return print_datasets()
     try:
         ov = parse_sets(set)
         ov.update({k: v for k, v in dict(output_dir=output_dir, device=device).items() if v is not None})

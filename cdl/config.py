@@ -16,6 +16,9 @@ from .learners import learners, learner_key
 from .distillers import distillers
 import cdl.kd_prompts  # registers the D-CDL distiller, KD_Token
 from .data import datasets
+import cdl.benchmarks  # registers ImageNet-R, ImageNet-A and CUB-200
+import cdl.five_datasets  # registers 5-datasets in both published orders
+from .registry import accepted_params
 
 # %% auto #0
 __all__ = ['LR_SCHEDULES', 'RUNTIME', 'RUNTIME_FIELDS', 'epoch_lr', 'ModelSpec', 'RunConfig', 'ConfigError', 'resolve_device',
@@ -69,8 +72,10 @@ class RunConfig:
     n_tasks: int = 10  # number of tasks
     first_task: int | None = None  # classes of the first task (default: same as the others)
     class_order_seed: int | None = None  # shuffle the class order (CODA-P convention); None: natural order
+    class_order: str | list | None = None  # a published order by name (e.g. 'icarl_cifar100') or an explicit list
     split_seed: int = 0  # seed of cdl's own ImageNet-R 80/20 split (when no split_file), independent of `seed`
     synthetic: dict = field(default_factory=dict)  # `make_synthetic` arguments when dataset='synthetic'
+    dataset_kwargs: dict = field(default_factory=dict)  # further options of the dataset's loader (`cdl_run --list-datasets`)
     # models
     teacher: ModelSpec = field(default_factory=lambda: ModelSpec('vit_base_patch16_224.augreg_in21k_ft_in1k'))
     student: ModelSpec = field(default_factory=lambda: ModelSpec('vit_small_patch16_224.augreg_in21k_ft_in1k'))
@@ -219,8 +224,9 @@ def validate(self: RunConfig):
         errs.append(f"temperature must be positive, got {self.temperature}")
     if not (isinstance(self.kd_prompt_param, (list, tuple)) and len(self.kd_prompt_param) == 2):
         errs.append(f"kd_prompt_param must be [n_layers, length], got {self.kd_prompt_param!r}")
-    if self.split_file is not None and self.dataset != 'imagenet_r':
-        errs.append("split_file is only used with dataset='imagenet_r'")
+    readers = [n for n, f in datasets.items() if 'split_file' in accepted_params(f)]
+    if self.split_file is not None and datasets.key(self.dataset) not in readers:
+        errs.append(f"split_file is only used with the datasets that read split files ({', '.join(readers)}), not {self.dataset!r}")
     if self.split_file is not None and not (isinstance(self.split_file, (list, tuple)) and len(self.split_file) == 2):
         errs.append(f"split_file must be [train.yaml, test.yaml], got {self.split_file!r}")
     if self.max_batches is not None and self.max_batches < 1:

@@ -90,6 +90,7 @@ class RunDir:
     checkpoints = property(lambda self: self.path / 'checkpoints')
     report = property(lambda self: self.path / 'results.csv')  # written last by the experiment notebook
     report_md = property(lambda self: self.path / 'results.md')
+    split = property(lambda self: self.path / 'split.json')  # the run's task split and its hash
 
     def acc_csv(self, role):
         return self.path / f'acc_{role}.csv'

@@ -12,17 +12,26 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 from .config import RunConfig, ConfigError
-from .data import TaskSplit, get_dataset, make_synthetic
-from .pipelines import TensorLoader, pil_batches
+from .data import TaskSplit, ImageSet, get_dataset, make_synthetic, datasets
+from .registry import accepted_params
+from .pipelines import TensorLoader, pil_batches, eval_resize
 from .vit import PromptedViT
 from .learners import ContinualModel, get_learner, learner_key
 from .distillers import get_distiller
 from .kd_prompts import KDBranch
 
 # %% auto #0
-__all__ = ['load_data', 'pretrain_synthetic', 'model_checkpoint', 'backbone', 'prepare_data', 'build_models', 'no_kd', 'RunData']
+__all__ = ['dataset_options', 'load_data', 'pretrain_synthetic', 'model_checkpoint', 'backbone', 'prepare_data', 'build_models',
+           'no_kd', 'RunData']
 
 # %% ../nbs/05c_models.ipynb #fb380660
+def dataset_options(cfg: RunConfig, name):
+    "The options of `cfg` that the loader of dataset `name` takes: `download`, `split_file`, the split seed, `dataset_kwargs`."
+    offered = dict(download=cfg.download, split_file=cfg.split_file, seed=cfg.split_seed)
+    accepted = accepted_params(datasets.get_cls(name))
+    return {**{k: v for k, v in offered.items() if k in accepted}, **cfg.dataset_kwargs}
+
+# %% ../nbs/05c_models.ipynb #0f991636
 def load_data(cfg: RunConfig):
     "Train/test data, the `TaskSplit` and the loader kind ('cifar100' or 'imagenet_r') of `cfg`."
     kind, root = cfg.dataset, cfg.root
@@ -30,8 +39,7 @@ def load_data(cfg: RunConfig):
         syn = {k: v for k, v in cfg.synthetic.items() if k != 'pretrain'}
         kind = syn.setdefault('fmt', 'cifar100')
         root = make_synthetic(root, **syn)
-    kw = dict(download=cfg.download) if kind == 'cifar100' else dict(split_file=cfg.split_file, seed=cfg.split_seed)
-    train, test = get_dataset(kind, root, **kw)
+    train, test = get_dataset(kind, root, **dataset_options(cfg, kind))
     n_classes = len(train.classes)
     first = cfg.first_task or n_classes // cfg.n_tasks
     other = (n_classes - first) // max(cfg.n_tasks - 1, 1) if cfg.n_tasks > 1 else first
@@ -39,7 +47,7 @@ def load_data(cfg: RunConfig):
         with_first = f' with a first task of {cfg.first_task}' if cfg.first_task else ''
         raise ConfigError(f"{n_classes} classes cannot be cut into {cfg.n_tasks} tasks{with_first}; "
                           "choose n_tasks/first_task that divide the classes")
-    split = TaskSplit(n_classes, first, other, class_order_seed=cfg.class_order_seed)
+    split = TaskSplit(n_classes, first, other, class_order_seed=cfg.class_order_seed, class_order=cfg.class_order)
     return train, test, split, kind
 
 # %% ../nbs/05c_models.ipynb #72ae403d
@@ -148,8 +156,9 @@ class RunData:
         self.rank, self.world = rank, world
         self.train_y, self.test_y = split.remap(train_set.targets), split.remap(test_set.targets)
         self.task_of = split.task_of(torch.arange(split.n_classes)).to(device)  # remapped label -> task
-        self.test_resize = img_size if kind == 'cifar100' else int(img_size * 256 / 224)
-        self.pipeline = {'auto': 'tensor' if kind == 'cifar100' else 'pil'}.get(cfg.pipeline, cfg.pipeline)
+        self.test_resize = eval_resize(kind, img_size)
+        in_memory = isinstance(train_set, ImageSet)  # a uint8 store (CIFAR-100); image files are read with PIL by default
+        self.pipeline = {'auto': 'tensor' if in_memory else 'pil'}.get(cfg.pipeline, cfg.pipeline)
         if self.pipeline == 'tensor' and hasattr(train_set, 'to_imageset'):  # ImageNet-R: decode once, cache
             cache = Path(cfg.root) / '_cdl_cache'
             train_set = train_set.to_imageset(self.test_resize, cache=cache / f'{kind}_train_{self.test_resize}.pt')

@@ -18,7 +18,8 @@ from torch import Tensor
 from .data import ImageSet, _as_index
 
 # %% ../nbs/00a_pipelines.ipynb #6c9bda9a
-eval_resize_ratio = {'cifar100': 1.0, 'imagenet_r': 256 / 224}
+eval_resize_ratio = {'cifar100': 1.0, 'imagenet_r': 256 / 224, 'imagenet_a': 256 / 224, 'cub200': 256 / 224,
+                     'five_datasets': 256 / 224, 'five_datasets_l2p': 256 / 224}
 
 def eval_resize(dataset:str, # 'cifar100' or 'imagenet_r'
                 img_size:int=224, # side of the center crop

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05f_trainer.ipynb #a68ae59f
 from __future__ import annotations
-import math, random, time
+import json, math, random, time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from .config import RunConfig, ConfigError, epoch_lr, resolve_device, config_dif
 from .metrics import Metrics, RunDir, save_plots
 from .models import load_data, build_models, no_kd, RunData
 from .schedules import Phase, Train, AfterTask, distillation_schedule
+from .benchmarks import split_hash
 from .runtime import dist_env, init_dist, all_reduce_grads, autocast, derive_seed, log, open_log
 
 # %% auto #0
@@ -35,7 +36,7 @@ class ContinualTrainer:
         if self.world > 1 and self.rank != 0:
             dist.barrier()  # rank 0 writes synthetic data and stand-in weights first
         loaded = load_data(cfg)
-        self.split = loaded[2]
+        self.split, self.split_hash = loaded[2], split_hash(*loaded[:3])
         self.n_tasks, self.n_classes = self.split.n_tasks, self.split.n_classes
         torch.manual_seed(derive_seed(cfg.seed, 'init'))
         teacher, student, distiller = build_models(cfg, self.n_classes, self.n_tasks)
@@ -252,7 +253,10 @@ def _open_run(self: ContinualTrainer):
             f"{rd.path} already holds a run; pass resume=True (--resume) to continue it or choose a new output_dir"
         )
     self.cfg.save(rd.config)
+    split = dict(dataset=self.cfg.dataset, hash=self.split_hash, classes_per_task=[[int(c) for c in t] for t in self.split.tasks])
+    rd.split.write_text(json.dumps(split))
     open_log(rd.log)
+    log.info(f"split {self.cfg.dataset}: {self.split.n_tasks} tasks, hash {self.split_hash}")
     if self.cfg.tensorboard:
         from torch.utils.tensorboard import SummaryWriter
         self.writer = SummaryWriter(rd.tensorboard)

@@ -60,3 +60,13 @@ def test_list_presets():
         assert p.returncode == 0, p.stderr
         names = [l.split()[0] for l in p.stdout.splitlines()]
         assert len(names) == 97 and 'demo' in names and 'imr-apt-reviewkd-vitl-vitb' in names
+
+
+def test_list_datasets():
+    "`cdl_run --list-datasets` names every registered benchmark with its scenario, tasks x classes and on-disk layout."
+    from cdl.config import datasets  # the registry as a run sees it (every module that registers loaders imported)
+    p = subprocess.run(cli('--list-datasets'), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    listed = [l.split()[0] for l in p.stdout.splitlines() if l and not l.startswith(' ')]
+    assert listed == list(datasets) and {'cifar100', 'imagenet_r'} <= set(listed)
+    assert 'cifar-100-python' in p.stdout and 'class-incremental' in p.stdout
