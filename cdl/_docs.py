@@ -7,7 +7,7 @@ __all__ = ['find_notebooks', 'page_order', 'proc_nb', 'page_nb', 'nav_html', 'lo
            'serve_site', 'make_readme', 'cdl_docs']
 
 # %% ../nbs/07_docs.ipynb #d8ed20a9
-import ast, html, http.server, importlib.util, json, os, posixpath, re, shutil, string, threading, time
+import ast, html, http.server, json, os, posixpath, re, shutil, threading, time
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -15,7 +15,6 @@ from urllib.parse import urljoin
 
 import yaml
 from fastcore.script import call_parse
-import cdl
 from ._docs_assets import _template, _site_css, copy_mathjax, _has_math
 try:
     import nbformat
@@ -23,7 +22,6 @@ try:
     from nbconvert.preprocessors import ExecutePreprocessor, CellExecutionError
     from nbconvert.filters import markdown2html
     from traitlets.config import Config
-    from pygments.formatters import HtmlFormatter
     from execnb.nbio import read_nb, dict2nb, nb2dict
     from nbdev.config import get_config
     from nbdev.processors import FilterDefaults

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch, yaml
 from PIL import Image
 
-from .data import FileSet, TaskSplit, _class_styles, _draw, _synthetic_writers, describe_dataset, register_dataset
+from .data import FileSet, TaskSplit, _draw, _synthetic_writers, describe_dataset, register_dataset
 
 # %% ../nbs/00b_benchmarks.ipynb #66b84021
 def _write_jpeg(path:Path, style:dict, c:int, img_size:int, rng):

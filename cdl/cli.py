@@ -11,7 +11,7 @@ import torch.distributed as dist
 from fastcore.script import call_parse, Param, anno_parser
 
 from .config import RunConfig, ConfigError, parse_sets
-from .presets import presets, get_preset, preset_dict
+from .presets import presets, get_preset
 from .trainer import ContinualTrainer
 from .vit import WeightsUnavailable
 from .data import datasets

@@ -7,7 +7,7 @@ __all__ = ['members', 'FIVE_DATASETS_ORDER', 'L2P_ORDER', 'cifar10_classes', 'le
            'load_five_datasets_l2p']
 
 # %% ../nbs/00c_five_datasets.ipynb #4c05d2e8
-import pickle, random, shutil, struct, warnings
+import pickle, shutil, struct, warnings
 from pathlib import Path
 
 import numpy as np, torch
