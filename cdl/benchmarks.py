@@ -263,7 +263,9 @@ def load_cub200(root, # folder holding `CUB_200_2011/` (or that folder itself)
 
 # %% ../nbs/00b_benchmarks.ipynb #481d366d
 def _sample_ids(ds) -> list:
-    "Identity of each sample of `ds`: its POSIX path relative to `ds.root` for a `FileSet`, else its index."
+    "Identity of each sample of `ds`: its own `sample_ids()`, its path relative to `ds.root` (`FileSet`), or its index."
+    if hasattr(ds, 'sample_ids'):
+        return list(ds.sample_ids())
     if not isinstance(ds, FileSet):
         return list(range(len(ds)))
     root = Path(ds.root).absolute()
@@ -273,15 +275,20 @@ def _sample_ids(ds) -> list:
 # %% ../nbs/00b_benchmarks.ipynb #66070a21
 def split_hash(train, # training set (`FileSet` or `ImageSet`) with ORIGINAL targets
                test, # test set, likewise
-               split:TaskSplit, # the class order and the tasks
+               split:TaskSplit, # the class order and the tasks (or any split of `cdl.scenarios`)
                length:int=12, # hex digits kept
               ) -> str:
     "Short hex digest of the exact split: each task's sorted (sample, remapped label) pairs in `train` and `test`."
     h = hashlib.sha256()
     for name, ds in (('train', train), ('test', test)):
         labels = split.remap(torch.as_tensor(ds.targets).cpu())
-        tasks = split.task_of(labels).tolist()
-        pairs = list(zip(_sample_ids(ds), labels.tolist()))
-        per_task = [sorted(p for p, t in zip(pairs, tasks) if t == k) for k in range(split.n_tasks)]
+        if hasattr(split, 'groups'):  # the splits of cdl.scenarios: a task per training sample, a column per test one
+            groups, n = split.groups(name, labels)
+        else:
+            groups, n = split.task_of(labels), split.n_tasks
+        pairs, groups = list(zip(_sample_ids(ds), labels.tolist())), groups.tolist()
+        per_task = [sorted(p for p, t in zip(pairs, groups) if t == k) for k in range(n)]
         h.update(json.dumps([name, per_task]).encode())
+    if (schedule := getattr(split, 'schedule', None)) is not None:  # a stream: which classes each batch holds
+        h.update(json.dumps(schedule).encode())
     return h.hexdigest()[:length]

@@ -15,9 +15,11 @@ from .presets import presets, get_preset
 from .trainer import ContinualTrainer
 from .vit import WeightsUnavailable
 from .data import datasets
+from .models import load_data
+from .benchmarks import split_hash
 
 # %% auto #0
-__all__ = ['make_config', 'run', 'format_summary', 'print_presets', 'print_datasets', 'cdl_run', 'cdl_run_cli']
+__all__ = ['make_config', 'run', 'format_summary', 'print_presets', 'print_datasets', 'print_split', 'cdl_run', 'cdl_run_cli']
 
 # %% ../nbs/05g_cli.ipynb #0aa4ea58
 def make_config(config=None, **overrides):
@@ -40,12 +42,12 @@ def run(config=None, **overrides):
 # %% ../nbs/05g_cli.ipynb #b1513e57
 def format_summary(summary, out_dir=None):
     "A small text table of the final results."
+    pct = lambda v, w: f"{v * 100:{w - 1}.2f}%" if v is not None else f"{'n/a':>{w}s}"  # n/a: no per-task test data
     rows = [f"{'model':8s} {'avg acc':>8s} {'forgetting':>11s} {'forg. (authors)':>16s}"]
-    for r in [k for k in summary if isinstance(summary[k], dict)]:
+    for r in [k for k in summary if isinstance(summary[k], dict) and 'final_avg_acc' in summary[k]]:
         s = summary[r]
-        rows.append(
-            f"{r:8s} {s['final_avg_acc'] * 100:7.2f}% {s['forgetting'] * 100:10.2f}% {s['forgetting_authors'] * 100:15.2f}%"
-        )
+        rows.append(f"{r:8s} {pct(s['final_avg_acc'], 8)} {pct(s['forgetting'], 11)} {pct(s['forgetting_authors'], 16)}"
+                    + (f" transfer {pct(s['transfer'], 7)}" if 'transfer' in s else ''))
     rows.append(f"after {summary['tasks_done']} tasks" + (f"; run folder: {out_dir}" if out_dir else ''))
     return '\n'.join(rows)
 
@@ -64,6 +66,13 @@ def print_datasets():
         print(f"{name:20s} {info.get('scenario', '?'):20s} {info.get('tasks', '?')}")
         print(f"{'':20s} {info.get('layout', '')}")
 
+# %% ../nbs/05g_cli.ipynb #cfb802fa
+def print_split(cfg: RunConfig):
+    "Print the benchmark, scenario, tasks, sample counts and `split_hash` of the split `cfg` trains on."
+    train, test, split, kind = load_data(cfg)
+    print(f"{kind}: {split.scenario}, {split.n_tasks} tasks, {len(train)} train / {len(test)} test samples, "
+          f"split hash {split_hash(train, test, split)}")
+
 # %% ../nbs/05g_cli.ipynb #443e45b0
 @call_parse
 def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False, nargs='?') = 'demo',
@@ -72,7 +81,8 @@ def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False
             resume: bool = False, # continue the run in output_dir from its last complete task
             device: str = None, # 'cpu', 'cuda', 'cuda:1' (default: the preset's)
             list_presets: bool = False, # list the presets and exit
-            list_datasets: bool = False): # list the datasets (scenario, tasks x classes, layout on disk) and exit
+            list_datasets: bool = False, # list the datasets (scenario, tasks x classes, layout on disk) and exit
+            split_hash: bool = False): # print the configured split and its hash, and exit without training
     "Run a continual distillation experiment from a preset or a YAML config."
     if list_presets:
         return print_presets()
@@ -83,6 +93,8 @@ def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False
         ov.update({k: v for k, v in dict(output_dir=output_dir, device=device).items() if v is not None})
         if resume:
             ov['resume'] = True
+        if split_hash:
+            return print_split(make_config(preset, **ov))
         trainer = ContinualTrainer(make_config(preset, **ov))
         summary = trainer.run()
     except (ConfigError, FileNotFoundError, ValueError, WeightsUnavailable) as e:

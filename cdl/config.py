@@ -18,6 +18,8 @@ import cdl.kd_prompts  # registers the D-CDL distiller, KD_Token
 from .data import datasets
 import cdl.benchmarks  # registers ImageNet-R, ImageNet-A and CUB-200
 import cdl.five_datasets  # registers 5-datasets in both published orders
+import cdl.scenarios  # registers CORe50 and Gaussian-scheduled CIFAR-100
+import cdl.mtil  # registers the 11 MTIL datasets in Orders I and II
 from .registry import accepted_params
 
 # %% auto #0

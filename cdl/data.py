@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['class_orders', 'datasets', 'register_dataset', 'class_order', 'TaskSplit', 'ImageSet', 'make_synthetic',
-           'describe_dataset', 'load_cifar100', 'FileSet', 'decode_image', 'get_dataset']
+           'describe_dataset', 'load_cifar100', 'FileSet', 'decode_image', 'fit_image', 'decoded_store', 'get_dataset']
 
 # %% ../nbs/00_data.ipynb #b6f4d623
 import hashlib, json, math, os, pickle, random, shutil
@@ -63,15 +63,21 @@ def class_order(n_classes:int, # number of classes C
 # %% ../nbs/00_data.ipynb #fa01d2d4
 @dataclass
 class TaskSplit:
-    "Cuts the classes, in their `order`, into a `first` task and tasks of `other` classes."
+    "Cuts the classes, in their `order`, into a `first` task and tasks of `other` classes (or tasks of `task_sizes`)."
     n_classes: int
-    first: int
-    other: int = None # defaults to `first`
+    first: int = None # classes of the first task (from `task_sizes` when given)
+    other: int = None # classes of every later task; defaults to `first`
     class_order_seed: int = None
     class_order: str | list = None # a name in `class_orders` or a list of labels; excludes `class_order_seed`
+    task_sizes: list = None # explicit classes per task (tasks of unequal size, e.g. one dataset per task)
+    task_aware: bool = False # evaluate each test sample among its own task's classes, every task after every task
 
     def __post_init__(self):
+        if self.task_sizes is not None:
+            self._check_sizes()
         C, f = self.n_classes, self.first
+        if f is None:
+            raise ValueError("give the size of the first task (`first`) or the sizes of all tasks (`task_sizes`)")
         if self.other is None:
             self.other = f
         o = self.other
@@ -80,10 +86,17 @@ class TaskSplit:
         if f > C:
             raise ValueError(f"{C} classes cannot be cut into a first task of {f}: "
                              f"the first task must have at most {C} classes")
-        if (C - f) % o:
+        if self.task_sizes is None and (C - f) % o:
             raise ValueError(f"{C} classes cannot be cut into a first task of {f} and further tasks of {o}: "
                              f"({C}-{f}) % {o} != 0; choose sizes that divide the remaining classes")
         class_order(C, self.class_order_seed, self.class_order)  # a wrong or misfitting class order fails here
+
+    def _check_sizes(self):
+        sizes = [int(k) for k in self.task_sizes]
+        if not sizes or min(sizes) <= 0 or sum(sizes) != self.n_classes:
+            raise ValueError(f"task_sizes must be positive and add up to the {self.n_classes} classes, got {sizes}")
+        self.task_sizes, self.first = sizes, sizes[0]
+        self.other = sizes[1] if len(sizes) > 1 else sizes[0]
 
 # %% ../nbs/00_data.ipynb #25e21370
 @patch(as_prop=True)
@@ -94,13 +107,17 @@ def order(self:TaskSplit) -> list:
 # %% ../nbs/00_data.ipynb #b0d3314d
 @patch(as_prop=True)
 def n_tasks(self:TaskSplit) -> int:
-    "Number of tasks: the first one and the tasks of `other` classes after it."
+    "Number of tasks: the first one and the tasks of `other` classes after it (or one per entry of `task_sizes`)."
+    if self.task_sizes is not None:
+        return len(self.task_sizes)
     return 1 + (self.n_classes - self.first) // self.other
 
 # %% ../nbs/00_data.ipynb #d01ad74c
 @patch(as_prop=True)
 def sizes(self:TaskSplit) -> list:
     "Number of classes of each task."
+    if self.task_sizes is not None:
+        return list(self.task_sizes)
     return [self.first] + [self.other] * (self.n_tasks - 1)
 
 # %% ../nbs/00_data.ipynb #593f99ea
@@ -109,7 +126,7 @@ def task_range(self:TaskSplit, t:int) -> tuple:
     "`(start, end)`: the remapped labels `[start, end)` owned by task `t`."
     if not 0 <= t < self.n_tasks:
         raise ValueError(f"task {t} does not exist: this split has tasks 0..{self.n_tasks-1}")
-    start = 0 if t == 0 else self.first + (t - 1) * self.other
+    start = sum(self.sizes[:t])
     return start, start + self.sizes[t]
 
 # %% ../nbs/00_data.ipynb #6352e316
@@ -138,7 +155,8 @@ def remap(self:TaskSplit, targets) -> Tensor:
 def task_of(self:TaskSplit, labels) -> Tensor:
     "Task index of each remapped label in `labels`."
     labels = torch.as_tensor(labels)
-    return torch.where(labels < self.first, 0, 1 + torch.div(labels - self.first, self.other, rounding_mode='floor'))
+    ends = torch.tensor(self.sizes, device=labels.device).cumsum(0)
+    return torch.bucketize(labels, ends, right=True)
 
 # %% ../nbs/00_data.ipynb #3b1cafda
 @patch
@@ -165,22 +183,28 @@ class ImageSet:
     images: Tensor
     targets: Tensor
     classes: list
+    ids: list = None # a stable name per sample for `split_hash`, e.g. 'svhn/train/17' (default: its index)
 
     def __len__(self):
         return len(self.targets)
+
+    def sample_ids(self) -> list:
+        "The name of each sample: its `ids` entry, or its index."
+        return list(range(len(self))) if self.ids is None else list(self.ids)
 
 # %% ../nbs/00_data.ipynb #4e0a22ba
 @patch
 def subset(self:ImageSet, idx) -> ImageSet:
     "The samples selected by a bool mask or integer indices `idx`."
     i = _as_index(idx, len(self))
-    return ImageSet(self.images[i.to(self.images.device)], self.targets[i.to(self.targets.device)], self.classes)
+    ids = None if self.ids is None else [self.ids[j] for j in i.tolist()]
+    return ImageSet(self.images[i.to(self.images.device)], self.targets[i.to(self.targets.device)], self.classes, ids)
 
 # %% ../nbs/00_data.ipynb #e9da2c4b
 @patch
 def to(self:ImageSet, device) -> ImageSet:
     "A copy with images and targets on `device`."
-    return ImageSet(self.images.to(device), self.targets.to(device), self.classes)
+    return ImageSet(self.images.to(device), self.targets.to(device), self.classes, self.ids)
 
 # %% ../nbs/00_data.ipynb #d7c6fc6e
 @patch
@@ -371,7 +395,10 @@ def decode_image(path, # an image file
                 ) -> Tensor:
     "uint8 (3, `size`, `size`): the RGB image at `path`, shorter side resized to `size` (bilinear), center-cropped."
     with Image.open(path) as im:
-        im = im.convert('RGB')
+        return fit_image(im.convert('RGB'), size)
+
+def fit_image(im:Image.Image, size:int) -> Tensor:
+    "uint8 (3, `size`, `size`): RGB PIL image `im` with its shorter side resized to `size` (bilinear), center-cropped."
     im = TF.center_crop(TF.resize(im, size, interpolation=T.InterpolationMode.BILINEAR), size)
     return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)
 
@@ -392,28 +419,35 @@ def to_imageset(self:FileSet, size:int=256, # side of the stored images
                 workers:int=None, # decoding threads (default 2 per core, at most 16)
                ) -> ImageSet:
     "Decode every image with `decode_image(path, size)` into an `ImageSet`, reusing `cache` when it matches."
-    key = _cache_key(self, size)
+    images = decoded_store(len(self), lambda i: decode_image(self.paths[i], size), size, _cache_key(self, size),
+                           cache, workers)
+    return ImageSet(images, self.targets.clone(), list(self.classes))
+
+def decoded_store(n:int, decode, size:int, # `decode(i)` -> uint8 (3, size, size) for i in 0..n-1
+                  key:str, cache=None, # `cache` file is reused when it was saved with the same `key`
+                  workers:int=None) -> Tensor:
+    "uint8 (n, 3, size, size): every `decode(i)`, decoded by a thread pool or loaded from a matching `cache`."
     if cache is not None and Path(cache).is_file():
         try:
             stored = torch.load(cache, weights_only=True)
         except Exception:
             stored = None
         if isinstance(stored, dict) and stored.get('key') == key:
-            return ImageSet(stored['images'], self.targets.clone(), list(self.classes))
-    images = torch.empty(len(self), 3, size, size, dtype=torch.uint8)
+            return stored['images']
+    images = torch.empty(n, 3, size, size, dtype=torch.uint8)
     def work(i):
-        images[i] = decode_image(self.paths[i], size)
+        images[i] = decode(i)
     with ThreadPoolExecutor(workers or min(16, 2 * (os.cpu_count() or 1))) as ex:
-        list(ex.map(work, range(len(self))))
+        list(ex.map(work, range(n)))
     if cache is not None:
         Path(cache).parent.mkdir(parents=True, exist_ok=True)
         torch.save({'key': key, 'images': images}, str(cache) + '.tmp')
         os.replace(str(cache) + '.tmp', cache)
-    return ImageSet(images, self.targets.clone(), list(self.classes))
+    return images
 
 # %% ../nbs/00_data.ipynb #ff41c2d7
 def get_dataset(name:str, # a name in `datasets`, e.g. 'cifar100' or 'imagenet_r'
                 root, # the folder its loader reads
                 **kwargs) -> tuple:
-    "`(train, test)` of dataset `name` read from `root`; `kwargs` go to its loader, checked against its signature."
+    "`(train, test)` of dataset `name` read from `root` (some add their split's options); `kwargs` go to its loader."
     return datasets.build(name, root, **kwargs)

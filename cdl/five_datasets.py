@@ -297,7 +297,7 @@ def load_five_datasets(root, # folder holding the five members (see `members`)
                        seed:int=0, # seed of the 80/20 split of a notMNIST folder without Train/Test
                        test_frac:float=0.2, # share of each notMNIST letter that goes to test in that split
                       ) -> tuple:
-    "`(train, test)` `ImageSet`s of 5-datasets: task `t` is member `order[t]`, with labels `[10t, 10t+10)`."
+    "`(train, test, tasks)`: `ImageSet`s of 5-datasets; task `t` is member `order[t]`, with labels `[10t, 10t+10)`."
     root, order = Path(root).expanduser(), _check_order(order)
     _ensure(root, order, download)
     parts = {k: _read_member(root, k, size, seed, test_frac) for k in order}
@@ -305,8 +305,9 @@ def load_five_datasets(root, # folder holding the five members (see `members`)
     def combine(split):
         images = torch.cat([parts[k][0][split][0] for k in order])
         targets = torch.cat([parts[k][0][split][1] + 10 * t for t, k in enumerate(order)])
-        return ImageSet(images, targets, classes)
-    return combine('train'), combine('test')
+        ids = [f'{k}/{split}/{i}' for k in order for i in range(len(parts[k][0][split][1]))]  # for split_hash
+        return ImageSet(images, targets, classes, ids)
+    return combine('train'), combine('test'), dict(task_sizes=[10] * 5, task_names=list(order))
 
 # %% ../nbs/00c_five_datasets.ipynb #e66b9b44
 @register_dataset(name='five_datasets_l2p')

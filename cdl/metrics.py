@@ -17,15 +17,22 @@ __all__ = ['Metrics', 'RunDir', 'atomic_write', 'plot_acc_matrices', 'plot_avg_a
 
 # %% ../nbs/05b_metrics.ipynb #bfd5e8d1
 class Metrics:
-    "Accuracy matrices of the models `roles` over `n_tasks` tasks, and the measures derived from them."
-    def __init__(self, n_tasks, roles=('teacher', 'student')):
+    "Accuracy matrices of the models `roles` over `n_tasks` tasks and test `columns`, and the measures derived from them."
+    def __init__(self, n_tasks, roles=('teacher', 'student'),
+                 columns=None): # names of the test columns (default: one per task)
         self.n_tasks, self.roles = n_tasks, tuple(roles)
-        self.acc = {r: np.full((n_tasks, n_tasks), np.nan) for r in self.roles}
+        self.columns = list(columns) if columns is not None else [f'task {t + 1}' for t in range(n_tasks)]
+        self.acc = {r: np.full((n_tasks, len(self.columns)), np.nan) for r in self.roles}
+
+    @property
+    def per_task(self):
+        "Whether each task has its own test column (forgetting is defined)."
+        return len(self.columns) == self.n_tasks
 
     def update(self, task, accs: dict):
-        "Record the accuracies `accs[role]` (one per seen task) measured after `task`."
+        "Record the accuracies `accs[role]` (one per column tested after `task`, from the first) measured after `task`."
         for r, a in accs.items():
-            self.acc[r][task, :task + 1] = a
+            self.acc[r][task, :len(a)] = a
 
     @property
     def done(self):
@@ -33,14 +40,16 @@ class Metrics:
         return int((~np.isnan(self.acc[self.roles[-1]][:, 0])).sum())
 
     def avg_acc(self, role):
-        "Average accuracy over the seen tasks after each task."
-        return [float(np.mean(self.acc[role][t, :t + 1])) for t in range(self.done)]
+        "Average accuracy over the seen tasks (or the common test set) after each task."
+        return [float(np.mean(self.acc[role][t, :min(t + 1, len(self.columns))])) for t in range(self.done)]
 
 # %% ../nbs/05b_metrics.ipynb #bf9400a6
 @patch
 def forgetting(self: Metrics, role, upto=None):
-    "Standard forgetting after the last completed task (or after task `upto`)."
+    "Standard forgetting after the last completed task (or after task `upto`); None without per-task test data."
     a, T = self.acc[role], self.done if upto is None else upto + 1
+    if not self.per_task:
+        return None
     if T <= 1:
         return 0.
     return float(np.mean([np.nanmax(a[:T - 1, j]) - a[T - 1, j] for j in range(T - 1)]))
@@ -48,32 +57,46 @@ def forgetting(self: Metrics, role, upto=None):
 # %% ../nbs/05b_metrics.ipynb #d3fd5109
 @patch
 def forgetting_authors(self: Metrics, role, upto=None):
-    "The authors' forgetting: sum_j (a[j, j] - a[T-1, j]) / T."
+    "The authors' forgetting: sum_j (a[j, j] - a[T-1, j]) / T; None without per-task test data."
     a, T = self.acc[role], self.done if upto is None else upto + 1
+    if not self.per_task:
+        return None
     if not T:
         return 0.
     return float(sum(a[j, j] - a[T - 1, j] for j in range(T)) / T)
 
+# %% ../nbs/05b_metrics.ipynb #6486758a
+@patch
+def transfer_scores(self: Metrics, role) -> dict | None:
+    "`transfer`, `avg_all` and `last` of a full matrix (every task tested after every task), else None."
+    a, T = self.acc[role][:self.done], self.done
+    if not self.per_task or T < 2 or np.isnan(a[0, 1:]).any():
+        return None
+    transfer = np.mean([np.mean(a[:i, i]) for i in range(1, a.shape[1])])  # column i before task i (rows done)
+    return dict(transfer=float(transfer), avg_all=float(np.mean(a)), last=float(np.mean(a[-1])))
+
 # %% ../nbs/05b_metrics.ipynb #dd9507c7
 @patch
 def summary(self: Metrics):
-    "A JSON-able summary: matrices, average-accuracy curves, both forgetting measures."
-    out = {'n_tasks': self.n_tasks, 'tasks_done': self.done}
+    "A JSON-able summary: matrices, average-accuracy curves, the forgetting measures (and transfer) that apply."
+    out = {'n_tasks': self.n_tasks, 'tasks_done': self.done, 'columns': self.columns}
     for r in self.roles:
         acc = [[None if np.isnan(v) else round(float(v), 6) for v in row] for row in self.acc[r][:self.done]]
         avg = self.avg_acc(r)
         out[r] = dict(acc_matrix=acc, avg_acc=avg, final_avg_acc=avg[-1] if avg else None,
                       forgetting=self.forgetting(r), forgetting_authors=self.forgetting_authors(r))
+        if (scores := self.transfer_scores(r)) is not None:
+            out[r].update(scores)
     return out
 
 # %% ../nbs/05b_metrics.ipynb #28105383
 @patch(cls_method=True)
 def from_summary(cls: Metrics, n_tasks, summary, roles=('teacher', 'student')):
     "Metrics restored from a `summary()`."
-    m = cls(n_tasks, roles)
+    m = cls(n_tasks, roles, summary.get('columns'))
     for r in m.roles:
         for t, row in enumerate(summary[r]['acc_matrix']):
-            m.acc[r][t, :t + 1] = row[:t + 1]
+            m.acc[r][t, :len(row)] = [np.nan if v is None else v for v in row]
     return m
 
 # %% ../nbs/05b_metrics.ipynb #a968ebe1
@@ -154,16 +177,17 @@ def write_metrics(self: RunDir, metrics: Metrics, task):
     atomic_write(self.metrics, json.dumps(metrics.summary(), indent=1))
     for r in metrics.roles:
         row = ','.join('' if np.isnan(v) else f'{v:.6f}' for v in metrics.acc[r][task])
-        _append(self.acc_csv(r), task, 'task,' + ','.join(f'task_{j}' for j in range(metrics.n_tasks)), f'{task},{row}')
+        cols = [f'task_{j}' for j in range(metrics.n_tasks)] if metrics.per_task else metrics.columns
+        _append(self.acc_csv(r), task, 'task,' + ','.join(cols), f'{task},{row}')
     head = (
         'task,'
         + ','.join(f'{r}_avg_acc' for r in metrics.roles)
         + ','
         + ','.join(f'{r}_forgetting' for r in metrics.roles)
     )
-    vals = [f'{metrics.avg_acc(r)[task]:.6f}' for r in metrics.roles] + [
-        f'{metrics.forgetting(r, task):.6f}' for r in metrics.roles
-    ]
+    forgetting = [metrics.forgetting(r, task) for r in metrics.roles]
+    vals = [f'{metrics.avg_acc(r)[task]:.6f}' for r in metrics.roles]
+    vals += ['' if f is None else f'{f:.6f}' for f in forgetting]
     _append(self.avg_csv(), task, head, f"{task},{','.join(vals)}")
 
 def _append(path, task, header, row):
@@ -180,10 +204,13 @@ def plot_acc_matrices(metrics: Metrics):
     T, R = metrics.done, len(metrics.roles)
     fig = Figure(figsize=(4.2 * R + 1, 0.45 * T + 2.4), layout='constrained')
     for ax, r in zip(np.atleast_1d(fig.subplots(1, R)), metrics.roles):
-        a = metrics.acc[r][:T, :T] * 100
+        a = metrics.acc[r][:T] * 100
+        a = a[:, :int((~np.isnan(a)).any(0).nonzero()[0].max(initial=0)) + 1]  # the columns tested so far
+        xt = range(1, a.shape[1] + 1) if metrics.per_task else metrics.columns
         sns.heatmap(a, ax=ax, annot=T <= 12, fmt='.1f', vmin=0, vmax=100, cmap='viridis', mask=np.isnan(a),
-                    cbar=r == metrics.roles[-1], xticklabels=range(1, T + 1), yticklabels=range(1, T + 1), square=True)
-        ax.set(title=f'{r}: accuracy (%)', xlabel='test data of task', ylabel='after task')
+                    cbar=r == metrics.roles[-1], xticklabels=xt, yticklabels=range(1, T + 1), square=True)
+        ax.set(title=f'{r}: accuracy (%)', xlabel='test data of task' if metrics.per_task else 'test set',
+               ylabel='after task')
     return fig
 
 # %% ../nbs/05b_metrics.ipynb #6569a7a0

@@ -13,6 +13,7 @@ from fastcore.basics import patch
 
 from .config import RunConfig, ConfigError
 from .data import TaskSplit, ImageSet, get_dataset, make_synthetic, datasets
+from .scenarios import make_split
 from .registry import accepted_params
 from .pipelines import TensorLoader, pil_batches, eval_resize
 from .vit import PromptedViT
@@ -33,21 +34,19 @@ def dataset_options(cfg: RunConfig, name):
 
 # %% ../nbs/05c_models.ipynb #0f991636
 def load_data(cfg: RunConfig):
-    "Train/test data, the `TaskSplit` and the loader kind ('cifar100' or 'imagenet_r') of `cfg`."
+    "Train/test data, the split of its scenario (`cdl.scenarios`) and the dataset name (loader kind) of `cfg`."
     kind, root = cfg.dataset, cfg.root
     if kind == 'synthetic':
         syn = {k: v for k, v in cfg.synthetic.items() if k != 'pretrain'}
         kind = syn.setdefault('fmt', 'cifar100')
         root = make_synthetic(root, **syn)
-    train, test = get_dataset(kind, root, **dataset_options(cfg, kind))
-    n_classes = len(train.classes)
-    first = cfg.first_task or n_classes // cfg.n_tasks
-    other = (n_classes - first) // max(cfg.n_tasks - 1, 1) if cfg.n_tasks > 1 else first
-    if first < 1 or first + other * (cfg.n_tasks - 1) != n_classes:
-        with_first = f' with a first task of {cfg.first_task}' if cfg.first_task else ''
-        raise ConfigError(f"{n_classes} classes cannot be cut into {cfg.n_tasks} tasks{with_first}; "
-                          "choose n_tasks/first_task that divide the classes")
-    split = TaskSplit(n_classes, first, other, class_order_seed=cfg.class_order_seed, class_order=cfg.class_order)
+    train, test, *options = get_dataset(kind, root, **dataset_options(cfg, kind))
+    scenario = getattr(datasets.get_cls(kind), 'info', {}).get('scenario', 'class-incremental')
+    tasks = dict(first_task=cfg.first_task, class_order_seed=cfg.class_order_seed, class_order=cfg.class_order)
+    try:
+        split = make_split(scenario, len(train.classes), cfg.n_tasks, **tasks, **(options[0] if options else {}))
+    except ValueError as e:
+        raise ConfigError(f"{kind}: {e}") from None
     return train, test, split, kind
 
 # %% ../nbs/05c_models.ipynb #72ae403d
@@ -155,7 +154,6 @@ class RunData:
         self.cfg, self.split, self.kind, self.device, self.img_size = cfg, split, kind, device, img_size
         self.rank, self.world = rank, world
         self.train_y, self.test_y = split.remap(train_set.targets), split.remap(test_set.targets)
-        self.task_of = split.task_of(torch.arange(split.n_classes)).to(device)  # remapped label -> task
         self.test_resize = eval_resize(kind, img_size)
         in_memory = isinstance(train_set, ImageSet)  # a uint8 store (CIFAR-100); image files are read with PIL by default
         self.pipeline = {'auto': 'tensor' if in_memory else 'pil'}.get(cfg.pipeline, cfg.pipeline)
@@ -170,16 +168,17 @@ class RunData:
 
 # %% ../nbs/05c_models.ipynb #f6b6f4f1
 @patch
-def batches(self: RunData, train, idx, batch_size, generator=None):
-    "Batches (x, y, global batch size) of the samples `idx`: training augmentation or test transform."
+def batches(self: RunData, train, idx, batch_size, generator=None, shuffle=None):
+    "Batches (x, y, global batch size) of the samples `idx`: training augmentation or test transform; `shuffle`: `train`."
     ddp = dict(rank=self.rank, world=self.world, max_batches=self.cfg.max_batches if train else None)
     if self.pipeline == 'tensor':
         x, y = (self.train_x, self.train_yd) if train else (self.test_x, self.test_yd)
-        how = dict(train=train, img_size=self.img_size, resize_to=self.test_resize, indices=idx, generator=generator)
+        how = dict(train=train, img_size=self.img_size, resize_to=self.test_resize, indices=idx, generator=generator,
+                   shuffle=shuffle)
         loader = TensorLoader.from_tensors(x, y, batch_size, **how, **ddp)
     else:
         ds, g = (self.train_set if train else self.test_set), generator or torch.Generator().manual_seed(0)
         how = (self.kind, idx, batch_size, self.img_size, train, g, self.cfg.num_workers, self.device)
-        loader = pil_batches(ds, self.split.label_map, *how, **ddp)
+        loader = pil_batches(ds, self.split.label_map, *how, **ddp, shuffle=shuffle)
     for n, (xb, yb, *_) in enumerate(loader):
         yield xb, yb, min(batch_size, len(idx) - n * batch_size)

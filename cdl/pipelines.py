@@ -19,7 +19,8 @@ from .data import ImageSet, _as_index
 
 # %% ../nbs/00a_pipelines.ipynb #6c9bda9a
 eval_resize_ratio = {'cifar100': 1.0, 'imagenet_r': 256 / 224, 'imagenet_a': 256 / 224, 'cub200': 256 / 224,
-                     'five_datasets': 256 / 224, 'five_datasets_l2p': 256 / 224}
+                     'five_datasets': 256 / 224, 'five_datasets_l2p': 256 / 224, 'core50': 256 / 224,
+                     'gaussian_cifar100': 1.0, 'mtil': 1.0, 'mtil_order2': 1.0}  # MTIL: CLIP's resize-to-crop
 
 def eval_resize(dataset:str, # 'cifar100' or 'imagenet_r'
                 img_size:int=224, # side of the center crop
@@ -82,9 +83,10 @@ def pil_batches(dataset, # `ImageSet` or `FileSet`
                 device, # where batches go
                 rank:int=0, world:int=1, # this process takes the `rank`-th of `world` slices of each global batch
                 max_batches:int=None, # at most this many batches per epoch
+                shuffle:bool=None, # shuffle `idx` first (default: `train`); False keeps a stream's order
                ):
     "Batches `(x, y)` of the samples `idx` through torchvision's PIL transforms and a `DataLoader`, on `device`."
-    if train:
+    if train if shuffle is None else shuffle:
         idx = idx[torch.randperm(len(idx), generator=generator)]
     ds = PILDataset(dataset, pil_transform(kind, size, train), label_map)
     seed = int(torch.randint(2**31, (1,), generator=generator))

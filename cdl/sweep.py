@@ -221,7 +221,7 @@ _ROLES = Metrics(1).roles  # the models of a run: ('teacher', 'student')
 def run_table(summary):
     "Final average accuracy and both forgetting measures of the teacher and the student of one run."
     keys = ('final_avg_acc', 'forgetting', 'forgetting_authors')
-    df = pd.DataFrame({r: {k: summary[r][k] for k in keys} for r in _ROLES}).T
+    df = pd.DataFrame({r: {k: np.nan if summary[r][k] is None else summary[r][k] for k in keys} for r in _ROLES}).T
     df['tasks_done'] = summary['tasks_done']
     df.index.name = 'model'
     return df
@@ -248,7 +248,8 @@ _MEASURES = {'acc': 'final_avg_acc', 'forgetting': 'forgetting'}
 def summarize(records, by=('config',)):
     "Mean, std and count over the records of each group `by`: columns `<role>_<acc|forgetting>_<mean|std>`, `n_seeds`."
     measures = [(role, m, key) for role in _ROLES for m, key in _MEASURES.items()]
-    rows = [{**{k: r[k] for k in by}, **{f'{role}_{m}': r['summary'][role][key] for role, m, key in measures}}
+    value = lambda v: np.nan if v is None else v  # None: a measure that does not apply (forgetting on CORe50)
+    rows = [{**{k: r[k] for k in by}, **{f'{role}_{m}': value(r['summary'][role][key]) for role, m, key in measures}}
             for r in records]
     g = pd.DataFrame(rows).groupby(list(by), sort=False)
     out = g.agg(['mean', 'std'])

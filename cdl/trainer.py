@@ -48,7 +48,7 @@ class ContinualTrainer:
         for m in [*self.models.values(), *self.losses.values()]:
             m.to(self.device)
         self.precision = {'auto': 'bf16' if self.device.type == 'cuda' else 'fp32'}.get(cfg.precision, cfg.precision)
-        self.metrics, self.history, self.writer = Metrics(self.n_tasks, tuple(self.models)), [], None
+        self.metrics, self.history, self.writer = Metrics(self.n_tasks, tuple(self.models), self.split.columns), [], None
         self.data = RunData(cfg, *loaded, self.device, student.backbone.img_size, self.rank, self.world)
         if cfg.compile:
             for m in self.models.values():
@@ -117,8 +117,7 @@ def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
     c, dev, name = self.cfg, self.device, stage.name
     epochs = stage.epochs or c.epochs
     opts = [self.optimizer(p, stage.optimizer) for p in stage.phases]
-    start, end = self.split.task_range(task)
-    idx = torch.nonzero((self.data.train_y >= start) & (self.data.train_y < end)).flatten()
+    start, end = self.split.train_range(task)
     losses = {p.model: [] for p in stage.phases}
     for epoch in range(epochs):
         lr = epoch_lr(c.lr, epoch, epochs, c.lr_schedule)
@@ -126,13 +125,14 @@ def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
             for g in opt.param_groups:
                 g['lr'] = lr
         gen = torch.Generator().manual_seed(derive_seed(c.seed, task, name, epoch))
+        idx, shuffle = self.split.train_indices(task, self.data.train_y, c.batch_size, gen)
         torch.manual_seed(derive_seed(c.seed, task, name, epoch, 'torch'))
         total, seen, t0 = torch.zeros(len(opts), device=dev), 0, time.perf_counter()
         bar = self._bar(
             min(math.ceil(len(idx) / c.batch_size), c.max_batches or 10**9),
             f"task {task + 1}/{self.n_tasks} {name:7s} ep {epoch + 1}/{epochs}",
         )
-        for step, (x, y, gb) in enumerate(self.batches(True, idx, c.batch_size, gen)):
+        for step, (x, y, gb) in enumerate(self.batches(True, idx, c.batch_size, gen, shuffle)):
             for i, (phase, (params, opt)) in enumerate(zip(stage.phases, opts)):
                 total[i] += self.train_step(phase, opt, params, x, y, start, end, gb) * len(x)
             seen += len(x)
@@ -176,17 +176,19 @@ def inference_loss(self: ContinualTrainer, task=0):
 @patch
 @torch.no_grad()
 def evaluate(self: ContinualTrainer, task):
-    "Accuracy of every model on every seen task after `task`: {model: [...]}."
-    end, names, predict = self.split.task_range(task)[1], list(self.models), self.inference_loss(task)
-    idx = torch.nonzero(self.data.test_y < end).flatten()
+    "Accuracy of every model on each test column the split scores after `task` (every seen task): {model: [...]}."
+    plan, names, predict = self.split.eval_plan(task), list(self.models), self.inference_loss(task)
+    idx = torch.nonzero(plan.tested[self.data.test_y]).flatten()
+    column = plan.column.to(self.device)
     for m in self.models.values():
         m.eval()
-    correct, count = torch.zeros(len(names), task + 1, device=self.device), torch.zeros(task + 1, device=self.device)
+    count = torch.zeros(plan.n_columns, device=self.device)
+    correct = torch.zeros(len(names), plan.n_columns, device=self.device)
     for x, y, _ in self.batches(False, idx, self.cfg.eval_batch_size):
         with autocast(self.device, self.precision):
             q = self.queries(x, names)
-            hits = [self.losses[predict[n]].predict(self.models[n](x, q[n]))[:, :end].argmax(1) == y for n in names]
-        t = self.data.task_of[y]  # index_add_ rather than bincount: bincount on CUDA reads the max label back to the host
+            hits = [plan.predict(self.losses[predict[n]].predict(self.models[n](x, q[n])), y) == y for n in names]
+        t = column[y]  # index_add_ rather than bincount: bincount on CUDA reads the max label back to the host
         count.index_add_(0, t, torch.ones_like(y, dtype=count.dtype))
         correct.index_add_(1, t, torch.stack(hits).to(correct.dtype))
     if self.world > 1:
@@ -253,10 +255,10 @@ def _open_run(self: ContinualTrainer):
             f"{rd.path} already holds a run; pass resume=True (--resume) to continue it or choose a new output_dir"
         )
     self.cfg.save(rd.config)
-    split = dict(dataset=self.cfg.dataset, hash=self.split_hash, classes_per_task=[[int(c) for c in t] for t in self.split.tasks])
+    split = dict(dataset=self.cfg.dataset, benchmark=self.data.kind, hash=self.split_hash, **self.split.describe())
     rd.split.write_text(json.dumps(split))
     open_log(rd.log)
-    log.info(f"split {self.cfg.dataset}: {self.split.n_tasks} tasks, hash {self.split_hash}")
+    log.info(f"split {self.data.kind}: {self.split.scenario}, {self.split.n_tasks} tasks, hash {self.split_hash}")
     if self.cfg.tensorboard:
         from torch.utils.tensorboard import SummaryWriter
         self.writer = SummaryWriter(rd.tensorboard)
@@ -282,14 +284,15 @@ def _bar(self: ContinualTrainer, total, desc):
 @patch
 def run_task(self: ContinualTrainer, task):
     "Move to `task`, run its schedule and evaluate; returns the accuracies."
-    if task > 0:
+    told = self.split.boundaries  # a task-agnostic stream: learners are not told where its segments end
+    if task > 0 and told:
         torch.manual_seed(derive_seed(self.cfg.seed, task, 'next_task'))
         for m in self.models.values():
             m.next_task()
     for step in self.schedule(self, task):
         if isinstance(step, Train):
             self.train(step, task)
-        else:
+        elif told:
             step.fn(self, task)
     return self.evaluate(task)
 
