@@ -14,7 +14,8 @@ from fastcore.basics import patch
 
 from .learners import learners, learner_key
 from .distillers import distillers
-import cdl.kd_prompts  # registers the D-CDL distiller, KD_Token
+import cdl.kd_prompts  # registers the D-CDL distiller, KD_Token, and the DeiT-style token, deit
+import cdl.prompt_map  # registers CDL-Prompt's distiller, prompt_map
 from .data import datasets
 import cdl.benchmarks  # registers ImageNet-R, ImageNet-A and CUB-200
 import cdl.five_datasets  # registers 5-datasets in both published orders

@@ -99,6 +99,22 @@ def predict(self:Distiller, s):
     "Logits used at inference for student output `s`."
     return s.logits
 
+# %% ../nbs/03_distillers.ipynb #6a82c344
+Distiller.kd_branch_kwargs, Distiller.interleaved = {}, False
+
+@patch
+def attach(self:Distiller, teacher, student):
+    "Build what depends on the `teacher` and `student` models (called once both exist); nothing by default."
+
+@patch
+def student_prompts(self:Distiller, frozen:dict):
+    "Prompts to add to the student's for a batch, from the outputs `frozen` {model: ModelOut} it reads; None here."
+    return None
+
+@patch
+def next_task(self:Distiller):
+    "Move on to the next task (called with the models'); nothing by default."
+
 # %% ../nbs/03_distillers.ipynb #71bdce1e
 distillers = Registry('distiller')  # distiller classes by the names users type in configs
 

@@ -245,15 +245,20 @@ class CODAPrompt(Learner):
 
 # %% ../nbs/02_learners.ipynb #2a9cde0a
 @patch
+def components(self:CODAPrompt, i:int) -> tuple:
+    "`(P, K, A)` of the `i`-th prompt layer in use: the components up to the current task's, earlier ones detached."
+    s, f = self.task_slice()
+    P, K, A = self.P[i], self.K[i], self.A[i]
+    if self.training:
+        return tuple(torch.cat([x[:s].detach(), x[s:f]]) for x in (P, K, A))
+    return P[:f], K[:f], A[:f]
+
+@patch
 def forward(self:CODAPrompt, query):
     "Prompts sum_k alpha_k P_k at each layer; earlier tasks' components are frozen during training."
-    s, f = self.task_slice()
     out, loss = Prompts(), query.new_zeros(())
-    for l, P, K, A in zip(self.layers, self.P, self.K, self.A):
-        if self.training:
-            P, K, A = [torch.cat([x[:s].detach(), x[s:f]]) for x in (P, K, A)]
-        else:
-            P, K, A = P[:f], K[:f], A[:f]
+    for i, l in enumerate(self.layers):
+        P, K, A = self.components(i)
         alpha = coda_weights(query, A, K)  # (B, f)
         out.add_prefix(l, *_split_kv(torch.einsum('bk,kld->bld', alpha, P)))  # (B, L/2, D) each
         if self.training and self.ortho > 0:
@@ -316,6 +321,12 @@ class APT(Learner):
     def make_head(self, n_classes):
         return CosineHead(self.embed_dim, n_classes)
 
+# %% ../nbs/02_learners.ipynb #62337fd5
+Learner.prefix_layers = property(lambda self: [])
+L2P.prefix_layers = property(lambda self: list(self.layers))
+DualPrompt.prefix_layers = property(lambda self: sorted({*self.g_layers, *self.e_layers}))
+CODAPrompt.prefix_layers = property(lambda self: list(self.layers))
+
 # %% ../nbs/02_learners.ipynb #2afc9809
 class CosineHead(nn.Linear):
     "Linear head on LayerNorm-ed features with unit-norm class weights."
@@ -344,7 +355,8 @@ class ContinualModel(nn.Module):
                              f"classifier ({type(self.head).__name__}); build the KD branch with "
                              "`make_head=learner.make_head`")
 
-    def forward(self, x, query=None, return_features=False):
+    def forward(self, x, query=None, return_features=False,
+                extra_prompts:Prompts=None): # prompts added to the learner's (CDL-Prompt's mapped teacher prompts)
         "A `ModelOut` for images `x` (B, 3, H, W), given the batch's `query` (B, Dq)."
         if query is None and self.learner.uses_query:
             if self.learner.query_dim != self.backbone.embed_dim:
@@ -352,11 +364,13 @@ class ContinualModel(nn.Module):
                                  "(another backbone is its query function); pass `query`")
             query = self.backbone.query(x)
         prompts, match = self.learner(query)
+        own = Prompts(dict(prompts.prefix), prompts.cls_kv, prompts.extra_token)  # before anything is added
+        prompts.merge(extra_prompts)
         if self.kd_branch is not None:
             prompts.merge(self.kd_branch.prompts(x.shape[0]))
         tokens, feats = self.backbone(x, prompts, return_features)  # (B, N(+1), D)
-        kd_logits = self.kd_branch.head(tokens[:, -1]) if self.kd_branch is not None else None
-        return ModelOut(self.head(tokens[:, 0]), kd_logits, feats, match)
+        kd_logits = None if self.kd_branch is None else self.kd_branch.head(self.kd_branch.read(tokens))
+        return ModelOut(self.head(tokens[:, 0]), kd_logits, feats, match, own)
 
     def next_task(self):
         self.learner.next_task()

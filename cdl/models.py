@@ -136,9 +136,15 @@ def build_models(cfg: RunConfig, n_classes, n_tasks):
             f"{sb.n_tokens}; use models with the same patch size and image size, or KD/DKD/KD_Token"
         )
     kd = None
-    if distiller.uses_kd_branch:
-        kd = KDBranch(sb.embed_dim, sb.depth, n_classes, *cfg.kd_prompt_param, make_head=student_learner.make_head)
-    return teacher, ContinualModel(sb, student_learner, n_classes, kd_branch=kd), distiller
+    if distiller.uses_kd_branch:  # D-CDL's KD token + prompts, or the distiller's variant (`kd_branch_kwargs`)
+        kw = dict(zip(('n_layers', 'length'), cfg.kd_prompt_param)) | distiller.kd_branch_kwargs
+        kd = KDBranch(sb.embed_dim, sb.depth, n_classes, **kw, make_head=student_learner.make_head)
+    student = ContinualModel(sb, student_learner, n_classes, kd_branch=kd)
+    try:
+        distiller.attach(teacher, student)
+    except ValueError as e:
+        raise ConfigError(f"distiller {cfg.distiller}: {e}") from None
+    return teacher, student, distiller
 
 # %% ../nbs/05c_models.ipynb #2fba6216
 def no_kd(model):

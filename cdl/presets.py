@@ -9,7 +9,7 @@ from .config import RunConfig, ConfigError
 
 # %% auto #0
 __all__ = ['presets', 'register_preset', 'PAPER_DATASETS', 'PAPER_LEARNERS', 'PAPER_DISTILLERS', 'VIT_S', 'VIT_B', 'VIT_L',
-           'PAPER_PAIRS', 'preset_dict', 'get_preset', 'demo', 'paper_presets']
+           'PAPER_PAIRS', 'VIT_T', 'V1_PAIRS', 'preset_dict', 'get_preset', 'demo', 'paper_presets', 'v1_presets']
 
 # %% ../nbs/05a_presets.ipynb #4489b348
 presets = Registry('preset')
@@ -52,6 +52,7 @@ PAPER_DISTILLERS = {
     'dkd': 'DKD',
     'fitnets': 'FitNets',
     'reviewkd': 'ReviewKD',
+    'deit': 'deit',  # the DeiT-style token baseline, reconstructed (see KD prompts)
     'none': 'none',
 }
 # the ImageNet-21k -> 1k AugReg weights, which timm < 0.9 (the authors' CODA-P code base) loaded under the plain names
@@ -74,4 +75,24 @@ def paper_presets():
     return out
 
 for _name, _cfg in paper_presets().items():
+    register_preset(lambda _cfg=_cfg: dict(_cfg), name=_name)
+
+# %% ../nbs/05a_presets.ipynb #36cdb83e
+VIT_T = 'vit_tiny_patch16_224.augreg_in21k_ft_in1k'
+V1_PAIRS = {'vitb-vits': dict(teacher=VIT_B, student=VIT_S), 'vitl-vitb': dict(teacher=VIT_L, student=VIT_B),
+            'vitb-vitt': dict(teacher=VIT_B, student=VIT_T)}
+
+def v1_presets():
+    "CDL-Prompt's grid, with the students trained alone, as {name: partial config}."
+    out = {}
+    for d, dcfg in PAPER_DATASETS.items():
+        for l in ('l2p', 'dualprompt', 'codap'):
+            for k in ('prompt_map', 'none'):
+                for p, pcfg in V1_PAIRS.items():
+                    name = f'v1-{d}-{l}-{k}-{p}'
+                    out[name] = dict(**dcfg, **pcfg, **PAPER_LEARNERS[l], distiller=k, batch_size=32,
+                                     output_dir=f'runs/{name}')
+    return out
+
+for _name, _cfg in v1_presets().items():
     register_preset(lambda _cfg=_cfg: dict(_cfg), name=_name)

@@ -16,7 +16,8 @@ class Phase:
     "Train the model `model` with the loss `loss` (a distiller), reading the frozen models `reads`."
     model: str  # the model it trains: a key of `ContinualTrainer.models`
     loss: str  # the loss it optimises: a key of `ContinualTrainer.losses` (a distiller name)
-    reads: tuple = ()  # frozen models (eval mode, no gradients) whose outputs the loss reads
+    reads: tuple = ()  # frozen models (no gradients) whose outputs the loss reads
+    read_mode: str = 'eval'  # the mode the read models run in: 'eval', or 'train' (CDL-Prompt's teacher, same batch)
 
 @dataclass
 class Train:
@@ -44,7 +45,10 @@ def end_task(*models):
 
 # %% ../nbs/05e_schedules.ipynb #2f8f7134
 def distillation_schedule(tr, task):
-    "Teacher, then student against the frozen teacher, then both close the task."
+    "Teacher, then student against the frozen teacher, then both close the task (interleaved: batch by batch)."
+    if getattr(tr.distiller, 'interleaved', False):  # CDL-Prompt: a teacher step, then a student step, on each batch
+        both = Train([Phase('teacher', 'none'), Phase('student', tr.cfg.distiller, ('teacher',), read_mode='train')])
+        return [both, end_task('teacher', 'student')]
     teacher = Train([Phase('teacher', 'none')])
     student = Train([Phase('student', tr.cfg.distiller, reads=('teacher',))])
     if tr.cfg.apt_merge == 'after_own_phase':

@@ -84,13 +84,13 @@ def train_step(self: ContinualTrainer, phase: Phase, opt, params, x, y, start, e
     feats = bool(loss_fn.needs_features)
     model.train()
     for r in phase.reads:
-        self.models[r].eval()
+        self.models[r].train(phase.read_mode == 'train')
     with autocast(self.device, self.precision):
         q = self.queries(x, [phase.model, *phase.reads])
-        out = model(x, q[phase.model], return_features=feats)
         with torch.no_grad():
-            frozen = [self.models[r](x, q[r], return_features=feats) for r in phase.reads]
-        loss, _ = loss_fn(out, frozen[0] if frozen else None, y, start, end)
+            frozen = {r: self.models[r](x, q[r], return_features=feats) for r in phase.reads}
+        out = model(x, q[phase.model], return_features=feats, extra_prompts=loss_fn.student_prompts(frozen))
+        loss, _ = loss_fn(out, frozen[phase.reads[0]] if frozen else None, y, start, end)
     opt.zero_grad(set_to_none=True)
     (loss * (len(x) * self.world / (gb or len(x)))).backward()
     all_reduce_grads(params, self.world)
@@ -186,8 +186,10 @@ def evaluate(self: ContinualTrainer, task):
     correct = torch.zeros(len(names), plan.n_columns, device=self.device)
     for x, y, _ in self.batches(False, idx, self.cfg.eval_batch_size):
         with autocast(self.device, self.precision):
-            q = self.queries(x, names)
-            hits = [plan.predict(self.losses[predict[n]].predict(self.models[n](x, q[n])), y) == y for n in names]
+            q, outs = self.queries(x, names), {}
+            for n in names:  # in order: a student may add prompts from the teacher's output (CDL-Prompt)
+                outs[n] = self.models[n](x, q[n], extra_prompts=self.losses[predict[n]].student_prompts(outs))
+            hits = [plan.predict(self.losses[predict[n]].predict(outs[n]), y) == y for n in names]
         t = column[y]  # index_add_ rather than bincount: bincount on CUDA reads the max label back to the host
         count.index_add_(0, t, torch.ones_like(y, dtype=count.dtype))
         correct.index_add_(1, t, torch.stack(hits).to(correct.dtype))
@@ -287,7 +289,7 @@ def run_task(self: ContinualTrainer, task):
     told = self.split.boundaries  # a task-agnostic stream: learners are not told where its segments end
     if task > 0 and told:
         torch.manual_seed(derive_seed(self.cfg.seed, task, 'next_task'))
-        for m in self.models.values():
+        for m in [*self.models.values(), *self.losses.values()]:
             m.next_task()
     for step in self.schedule(self, task):
         if isinstance(step, Train):

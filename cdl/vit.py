@@ -217,3 +217,4 @@ class ModelOut:
     kd_logits: torch.Tensor | None = None  # (B, C) from the D-CDL KD head, student only
     features: list | None = None  # per-block token outputs (B, N, D) before the final norm, when requested
     match_loss: torch.Tensor | float = 0.  # the learner's key-matching / orthogonality loss
+    prompts: Prompts | None = None  # the learner's own prompts for the batch (CDL-Prompt maps the teacher's)
