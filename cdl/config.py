@@ -16,6 +16,7 @@ from .learners import learners, learner_key
 from .distillers import distillers
 import cdl.kd_prompts  # registers the D-CDL distiller, KD_Token, and the DeiT-style token, deit
 import cdl.prompt_map  # registers CDL-Prompt's distiller, prompt_map
+import cdl.hide  # registers HiDe-Prompt
 from .data import datasets
 import cdl.benchmarks  # registers ImageNet-R, ImageNet-A and CUB-200
 import cdl.five_datasets  # registers 5-datasets in both published orders
@@ -32,6 +33,8 @@ LR_SCHEDULES = {
     'authors': lambda e, E: math.cos(99 * math.pi * max(e - 1, 0) / (200 * (E - 1))),  # epoch 0 repeated once
     'cosine': lambda e, E: math.cos(99 * math.pi * e / (200 * (E - 1))),
     'constant': lambda e, E: 1.0,
+    'step': lambda e, E: 0.1 ** (e // 30),  # timm's step schedule as HiDe-Prompt uses it: x0.1 every 30 epochs
+    'full_cosine': lambda e, E: 0.5 * (1 + math.cos(math.pi * e / E)),  # timm's cosine (no warm-up), HiDe on ImageNet-R
 }
 
 def epoch_lr(lr, epoch, epochs, schedule='authors'):
@@ -101,8 +104,9 @@ class RunConfig:
     epochs: int = 20  # epochs per task, for the teacher and for the student
     batch_size: int = 64
     lr: float = 1e-3
+    lr_batch_scale: int | None = None  # HiDe's scaling: every stage's lr times this (per-device) batch / 256
     lr_schedule: str = (
-        'authors'  # 'authors' (cosine lagging one epoch, as the authors' scheduler), 'cosine' or 'constant'
+        'authors'  # 'authors' (cosine lagging one epoch, as the authors' scheduler), 'cosine', 'constant', 'step', 'full_cosine'
     )
     seed: int = 0
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
@@ -221,6 +225,8 @@ def validate(self: RunConfig):
             errs.append(f"{name} must be a positive integer, got {v!r}")
     if not (isinstance(self.lr, (int, float)) and self.lr > 0):
         errs.append(f"lr must be a positive number, got {self.lr!r}")
+    if self.lr_batch_scale is not None and not (isinstance(self.lr_batch_scale, int) and self.lr_batch_scale > 0):
+        errs.append(f"lr_batch_scale must be a positive integer (a batch size) or None, got {self.lr_batch_scale!r}")
     if not 0 <= self.alpha <= 1:
         errs.append(f"alpha must lie in [0, 1], got {self.alpha}")
     if self.temperature <= 0:

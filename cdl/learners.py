@@ -34,6 +34,8 @@ class Learner(nn.Module):
     def set_extra_state(self, state):
         self.task_id = state['task_id']
 
+    extra_measures = ()  # measures beyond accuracy the trainer records for a model with this learner
+
     def next_task(self):
         "Move on to the next task."
         if self.task_id + 1 >= self.n_tasks:
@@ -48,7 +50,7 @@ class Learner(nn.Module):
         return nn.Linear(self.embed_dim, n_classes)
 
     def _check_layers(self, layers):
-        if max(layers) >= self.depth:
+        if layers and max(layers) >= self.depth:
             raise ValueError(f"{self.name} puts prompts at layers {list(layers)} but the backbone has only "
                              f"{self.depth} blocks; use a deeper ViT or change the prompt layers")
         return list(layers)
@@ -146,8 +148,11 @@ class DualPrompt(Learner):
                  e_length=20, # E-prompt length
                  g_length=6, # G-prompt length
                  g_layers=(0, 1), e_layers=(2, 3, 4),
+                 batchwise:bool=False, # test: the E-prompt chosen most often in the batch, for every image
+                 copy_previous:bool=False, # a new task's E-prompt starts as the previous task's
                  prompt_param=None): # authors' list [pool, e_length, g_length]
         super().__init__(embed_dim, depth, n_tasks, query_dim)
+        self.batchwise, self.copy_previous = batchwise, copy_previous
         kw = dict(pool=pool or n_tasks, e_length=e_length, g_length=g_length)
         kw = parse_prompt_param(type(self), prompt_param, kw)
         self.pool, self.e_length, self.g_length = kw['pool'], kw['e_length'], kw['g_length']
@@ -172,8 +177,17 @@ class DualPrompt(Learner):
                 loss = loss + (1 - F.cosine_similarity(query, keys[self.task_id][None], dim=-1)).mean()
             else:
                 idx = _cos(query, keys).argmax(1)  # (B,)
+                if self.batchwise:
+                    idx = idx.mode().values.expand(B)
             out.add_prefix(l, *_split_kv(prompts[idx]))  # (B, L/2, D) each
         return out, loss
+
+    def next_task(self):
+        super().next_task()
+        if self.copy_previous:
+            with torch.no_grad():
+                for p in self.e_prompts:
+                    p[self.task_id] = p[self.task_id - 1]
 
 # %% ../nbs/02_learners.ipynb #6898de33
 def coda_weights(query, A, K):
@@ -349,6 +363,8 @@ class ContinualModel(nn.Module):
     def __init__(self, backbone:PromptedViT, learner:Learner, n_classes, kd_branch=None):
         super().__init__()
         store_attr('backbone,learner,n_classes,kd_branch')
+        if hasattr(learner, 'bind'):  # learners with parts over all classes (HiDe's task-identity model)
+            learner.bind(n_classes)
         self.head = learner.make_head(n_classes)
         if kd_branch is not None and type(kd_branch.head) is not type(self.head):
             raise ValueError(f"the KD head ({type(kd_branch.head).__name__}) must be the same kind of head as the "
@@ -364,13 +380,22 @@ class ContinualModel(nn.Module):
                                  "(another backbone is its query function); pass `query`")
             query = self.backbone.query(x)
         prompts, match = self.learner(query)
-        own = Prompts(dict(prompts.prefix), prompts.cls_kv, prompts.extra_token)  # before anything is added
+        own = Prompts(dict(prompts.prefix), prompts.cls_kv, prompts.extra_token, dict(prompts.lora),
+                      dict(prompts.adapter))  # before anything is added
         prompts.merge(extra_prompts)
         if self.kd_branch is not None:
             prompts.merge(self.kd_branch.prompts(x.shape[0]))
         tokens, feats = self.backbone(x, prompts, return_features)  # (B, N(+1), D)
         kd_logits = None if self.kd_branch is None else self.kd_branch.head(self.kd_branch.read(tokens))
-        return ModelOut(self.head(tokens[:, 0]), kd_logits, feats, match, own)
+        if self.training and hasattr(self.learner, 'feature_loss'):  # a loss on the instructed [CLS] (HiDe)
+            match = match + self.learner.feature_loss(tokens[:, 0])
+        out = ModelOut(self.head(tokens[:, 0]), kd_logits, feats, match, own)
+        out.task_pred = getattr(self.learner, 'task_pred', None)  # the task each image was inferred to belong to
+        return out
+
+    def part(self, name, query):
+        "A `ModelOut` of the learner's part `name` on the batch's `query` alone (HiDe: the task-identity model)."
+        return ModelOut(self.learner.part_logits(name, query))
 
     def next_task(self):
         self.learner.next_task()

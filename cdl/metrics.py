@@ -37,7 +37,7 @@ class Metrics:
     @property
     def done(self):
         "Number of tasks evaluated so far."
-        return int((~np.isnan(self.acc[self.roles[-1]][:, 0])).sum())
+        return int((~np.isnan(self.acc[self.roles[0]][:, 0])).sum())
 
     def avg_acc(self, role):
         "Average accuracy over the seen tasks (or the common test set) after each task."
@@ -125,8 +125,12 @@ class RunDir:
         return self.checkpoints / f'task_{task:02d}.pt'
     def checkpoint_files(self):
         return sorted(self.checkpoints.glob('task_*.pt'))
+    def partial(self, task, step):  # after step `step` of an unfinished task
+        return self.checkpoints / f'step_{task:02d}_{step:02d}.pt'
+    def partial_files(self, task):
+        return sorted(self.checkpoints.glob(f'step_{task:02d}_*.pt'))
     def has_checkpoints(self):
-        return bool(self.checkpoint_files())
+        return bool(self.checkpoint_files()) or any(self.checkpoints.glob('step_*.pt'))
 
 # %% ../nbs/05b_metrics.ipynb #5f835f75
 def _read(path, load):
@@ -163,12 +167,16 @@ def atomic_write(path, text):
 
 # %% ../nbs/05b_metrics.ipynb #11227f83
 @patch
-def save_checkpoint(self: RunDir, task, state: dict):
-    "Write `state` as the checkpoint of `task`, atomically."
+def save_checkpoint(self: RunDir, task, state: dict, step=None):
+    "Write `state` as the checkpoint of `task` (or of its step `step`, removed once the task's is written), atomically."
     self.checkpoints.mkdir(parents=True, exist_ok=True)
-    tmp = self.checkpoints / f'.task_{task:02d}.pt.tmp'
+    path = self.checkpoint(task) if step is None else self.partial(task, step)
+    tmp = path.with_name(f'.{path.name}.tmp')
     torch.save(state, tmp)
-    os.replace(tmp, self.checkpoint(task))
+    os.replace(tmp, path)
+    if step is None:
+        for p in self.partial_files(task):
+            p.unlink()
 
 # %% ../nbs/05b_metrics.ipynb #a244b38c
 @patch

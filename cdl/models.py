@@ -174,16 +174,20 @@ class RunData:
 
 # %% ../nbs/05c_models.ipynb #f6b6f4f1
 @patch
-def batches(self: RunData, train, idx, batch_size, generator=None, shuffle=None):
+def batches(self: RunData, train, idx, batch_size, generator=None, shuffle=None,
+            from_train:bool=None, # read the training set (default: `train`), e.g. its images with the test transform
+            shard:bool=True): # this process's slice of each batch (False: every process reads every batch)
     "Batches (x, y, global batch size) of the samples `idx`: training augmentation or test transform; `shuffle`: `train`."
-    ddp = dict(rank=self.rank, world=self.world, max_batches=self.cfg.max_batches if train else None)
+    rank, world = (self.rank, self.world) if shard else (0, 1)
+    ddp = dict(rank=rank, world=world, max_batches=self.cfg.max_batches if train else None)
+    from_train = train if from_train is None else from_train
     if self.pipeline == 'tensor':
-        x, y = (self.train_x, self.train_yd) if train else (self.test_x, self.test_yd)
+        x, y = (self.train_x, self.train_yd) if from_train else (self.test_x, self.test_yd)
         how = dict(train=train, img_size=self.img_size, resize_to=self.test_resize, indices=idx, generator=generator,
                    shuffle=shuffle)
         loader = TensorLoader.from_tensors(x, y, batch_size, **how, **ddp)
     else:
-        ds, g = (self.train_set if train else self.test_set), generator or torch.Generator().manual_seed(0)
+        ds, g = (self.train_set if from_train else self.test_set), generator or torch.Generator().manual_seed(0)
         how = (self.kind, idx, batch_size, self.img_size, train, g, self.cfg.num_workers, self.device)
         loader = pil_batches(ds, self.split.label_map, *how, **ddp, shuffle=shuffle)
     for n, (xb, yb, *_) in enumerate(loader):

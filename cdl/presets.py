@@ -9,7 +9,8 @@ from .config import RunConfig, ConfigError
 
 # %% auto #0
 __all__ = ['presets', 'register_preset', 'PAPER_DATASETS', 'PAPER_LEARNERS', 'PAPER_DISTILLERS', 'VIT_S', 'VIT_B', 'VIT_L',
-           'PAPER_PAIRS', 'VIT_T', 'V1_PAIRS', 'preset_dict', 'get_preset', 'demo', 'paper_presets', 'v1_presets']
+           'PAPER_PAIRS', 'VIT_T', 'V1_PAIRS', 'VIT_B_IN21K', 'VIT_S_IN21K', 'HIDE_DATASETS', 'preset_dict',
+           'get_preset', 'demo', 'paper_presets', 'v1_presets', 'hide_presets']
 
 # %% ../nbs/05a_presets.ipynb #4489b348
 presets = Registry('preset')
@@ -95,4 +96,31 @@ def v1_presets():
     return out
 
 for _name, _cfg in v1_presets().items():
+    register_preset(lambda _cfg=_cfg: dict(_cfg), name=_name)
+
+# %% ../nbs/05a_presets.ipynb #b2bd9030
+VIT_B_IN21K, VIT_S_IN21K = 'vit_base_patch16_224.orig_in21k', 'vit_small_patch16_224.augreg_in21k'
+HIDE_DATASETS = {  # the scripts' settings per benchmark; learner_kwargs go to HiDePrompt
+    'cifar100': dict(dataset='cifar100', n_tasks=10, epochs=50, lr_schedule='step', batch_size=192, lr_batch_scale=24,
+                     learner_kwargs=dict(length=5, reg=0.1, momentum=0.01, tii_lr=5e-4)),
+    'imr': dict(dataset='imagenet_r', n_tasks=10, epochs=150, lr_schedule='full_cosine', batch_size=192,
+                lr_batch_scale=24, learner_kwargs=dict(length=20, reg=0.5, momentum=0.01, tii_lr=5e-4)),
+    'cub200': dict(dataset='cub200', n_tasks=10, epochs=50, lr_schedule='step', batch_size=192, lr_batch_scale=24,
+                   learner_kwargs=dict(length=20, reg=0.01, momentum=0.01, tii_lr=1e-2)),
+    'five_datasets': dict(dataset='five_datasets', n_tasks=5, epochs=20, lr_schedule='constant', batch_size=128,
+                          lr_batch_scale=32, learner_kwargs=dict(length=40, reg=0.1, momentum=0.01, tii_lr=1e-3,
+                                                                 mlp_structure=[4, 4], clip=2.0)),
+}
+
+def hide_presets():
+    "HiDe-Prompt's settings for a ViT-B -> ViT-S pair, with D-CDL and without a teacher, as {name: partial config}."
+    out = {}
+    for d, dcfg in HIDE_DATASETS.items():
+        for k, distiller in (('kd_token', 'KD_Token'), ('none', 'none')):
+            name = f'hide-{d}-{k}-vitb-vits'
+            out[name] = dict(**dcfg, learner='HiDePrompt', lr=0.03, distiller=distiller, kd_prompt_param=[12, 6],
+                             teacher=VIT_B_IN21K, student=VIT_S_IN21K, output_dir=f'runs/{name}')
+    return out
+
+for _name, _cfg in hide_presets().items():
     register_preset(lambda _cfg=_cfg: dict(_cfg), name=_name)

@@ -104,6 +104,9 @@ class PromptMapKD(KDToken):
 def attach(self:PromptMapKD, teacher, student):
     "Build the mapping at the layers where the teacher's learner puts prompt tokens."
     tl = teacher.learner
+    if hasattr(tl, 'steps') or hasattr(student.learner, 'steps'):
+        raise ValueError(f"prompt_map updates teacher and student batch by batch, but {tl.name} trains in stages of "
+                         "its own (HiDe); use another distiller")
     layers = list(getattr(tl, 'prefix_layers', []))
     if not layers:
         raise ValueError(f"prompt_map maps the teacher's prompt tokens, but {tl.name} has none (APT adds a vector to "

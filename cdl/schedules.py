@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 # %% auto #0
-__all__ = ['Phase', 'Train', 'AfterTask', 'end_task', 'distillation_schedule']
+__all__ = ['Phase', 'Train', 'AfterTask', 'end_task', 'model_steps', 'distillation_schedule']
 
 # %% ../nbs/05e_schedules.ipynb #20004d5a
 @dataclass
@@ -18,6 +18,7 @@ class Phase:
     loss: str  # the loss it optimises: a key of `ContinualTrainer.losses` (a distiller name)
     reads: tuple = ()  # frozen models (no gradients) whose outputs the loss reads
     read_mode: str = 'eval'  # the mode the read models run in: 'eval', or 'train' (CDL-Prompt's teacher, same batch)
+    part: str | None = None  # train only a part of the model on its query, e.g. HiDe's task-identity model 'tii'
 
 @dataclass
 class Train:
@@ -25,9 +26,13 @@ class Train:
     phases: list
     epochs: int | None = None  # default: the run's `epochs`
     optimizer: Callable | None = None  # params, lr -> optimiser (default: Adam)
+    lr: float | None = None  # default: the run's `lr`
+    lr_schedule: str | None = None  # default: the run's `lr_schedule`
+    clip: float | None = None  # clip the gradient norm of each phase's parameters to this
+    label: str | None = None  # the stage's name in logs and seeds (default: its models, e.g. 'teacher+student')
     @property
     def name(self):
-        return '+'.join(p.model for p in self.phases)
+        return self.label or '+'.join(p.model for p in self.phases)
 
 @dataclass
 class AfterTask:
@@ -44,13 +49,20 @@ def end_task(*models):
     return AfterTask(f"end_task({', '.join(models)})", close)
 
 # %% ../nbs/05e_schedules.ipynb #2f8f7134
+def model_steps(tr, model, loss, reads=()) -> list:
+    "The steps that train `model` with `loss` in a task: one stage, or the learner's own `steps` (HiDe's stages)."
+    learner = getattr(tr.models[model], 'learner', None) if hasattr(tr, 'models') else None
+    if hasattr(learner, 'steps'):
+        return learner.steps(model, loss, reads)
+    return [Train([Phase(model, loss, reads)])]
+
 def distillation_schedule(tr, task):
     "Teacher, then student against the frozen teacher, then both close the task (interleaved: batch by batch)."
     if getattr(tr.distiller, 'interleaved', False):  # CDL-Prompt: a teacher step, then a student step, on each batch
         both = Train([Phase('teacher', 'none'), Phase('student', tr.cfg.distiller, ('teacher',), read_mode='train')])
         return [both, end_task('teacher', 'student')]
-    teacher = Train([Phase('teacher', 'none')])
-    student = Train([Phase('student', tr.cfg.distiller, reads=('teacher',))])
+    teacher = model_steps(tr, 'teacher', 'none')
+    student = model_steps(tr, 'student', tr.cfg.distiller, ('teacher',))
     if tr.cfg.apt_merge == 'after_own_phase':
-        return [teacher, end_task('teacher'), student, end_task('student')]
-    return [teacher, student, end_task('teacher', 'student')]
+        return [*teacher, end_task('teacher'), *student, end_task('student')]
+    return [*teacher, *student, end_task('teacher', 'student')]

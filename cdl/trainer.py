@@ -43,12 +43,19 @@ class ContinualTrainer:
         if self.world > 1 and self.rank == 0:
             dist.barrier()
         self.models = {'teacher': teacher, 'student': student}
+        for m in self.models.values():  # learners that map classes to tasks (HiDe) learn the split's
+            if hasattr(m.learner, 'bind_split'):
+                m.learner.bind_split(self.split)
+        if getattr(student.learner, 'tii_source', 'own') == 'teacher':
+            student.learner.share_tii(teacher.learner)
         self.losses = {'none': no_kd(teacher), cfg.distiller: distiller}
         self.query_source = {'teacher': 'student' if cfg.teacher.query == 'student' else 'teacher', 'student': 'student'}
         for m in [*self.models.values(), *self.losses.values()]:
             m.to(self.device)
         self.precision = {'auto': 'bf16' if self.device.type == 'cuda' else 'fp32'}.get(cfg.precision, cfg.precision)
-        self.metrics, self.history, self.writer = Metrics(self.n_tasks, tuple(self.models), self.split.columns), [], None
+        roles = [*self.models, *(f'{n}_{k}' for n, m in self.models.items() for k in m.learner.extra_measures)]
+        self.metrics, self.history, self.writer = Metrics(self.n_tasks, roles, self.split.columns), [], None
+        self.extra_accs = {}  # accuracies measured by post-task steps (HiDe: before alignment)
         self.data = RunData(cfg, *loaded, self.device, student.backbone.img_size, self.rank, self.world)
         if cfg.compile:
             for m in self.models.values():
@@ -78,8 +85,8 @@ def queries(self: ContinualTrainer, x, names):
 
 # %% ../nbs/05f_trainer.ipynb #60927ee4
 @patch
-def train_step(self: ContinualTrainer, phase: Phase, opt, params, x, y, start, end, gb=None):
-    "Forward, backward and update of `phase` on one batch; returns the (detached) loss."
+def train_step(self: ContinualTrainer, phase: Phase, opt, params, x, y, start, end, gb=None, clip=None):
+    "Forward, backward and update of `phase` on one batch (gradient norm clipped to `clip`); returns the loss."
     model, loss_fn = self.models[phase.model], self.losses[phase.loss]
     feats = bool(loss_fn.needs_features)
     model.train()
@@ -89,11 +96,16 @@ def train_step(self: ContinualTrainer, phase: Phase, opt, params, x, y, start, e
         q = self.queries(x, [phase.model, *phase.reads])
         with torch.no_grad():
             frozen = {r: self.models[r](x, q[r], return_features=feats) for r in phase.reads}
-        out = model(x, q[phase.model], return_features=feats, extra_prompts=loss_fn.student_prompts(frozen))
+        if phase.part is not None:  # a part of the model on its query alone, e.g. HiDe's task-identity model
+            out = model.part(phase.part, q[phase.model])
+        else:
+            out = model(x, q[phase.model], return_features=feats, extra_prompts=loss_fn.student_prompts(frozen))
         loss, _ = loss_fn(out, frozen[phase.reads[0]] if frozen else None, y, start, end)
     opt.zero_grad(set_to_none=True)
     (loss * (len(x) * self.world / (gb or len(x)))).backward()
     all_reduce_grads(params, self.world)
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(params, clip)
     opt.step()
     return loss.detach()
 
@@ -101,40 +113,41 @@ def train_step(self: ContinualTrainer, phase: Phase, opt, params, x, y, start, e
 @patch
 def optimizer(self: ContinualTrainer, phase: Phase, make=None):
     "The trainable parameters of `phase` (model and loss) and a fresh optimiser over them."
-    params = [p for p in self.models[phase.model].parameters() if p.requires_grad] + list(
-        self.losses[phase.loss].parameters()
-    )
+    params = [p for p in self.models[phase.model].parameters() if p.requires_grad]
+    params += list(self.losses[phase.loss].parameters())
     if make is not None:
         return params, make(params, self.cfg.lr)
-    return params, torch.optim.Adam(
-        params, lr=self.cfg.lr, betas=(0.9, 0.999), weight_decay=0, fused=self.device.type == 'cuda'
-    )
+    by_scale = {}  # parameters tagged `lr_scale` (e.g. HiDe's head at 0.1 lr) form their own group
+    for p in params:
+        by_scale.setdefault(getattr(p, 'lr_scale', 1.0), []).append(p)
+    groups = [dict(params=ps, lr_scale=s) for s, ps in by_scale.items()]
+    fused = self.device.type == 'cuda'
+    return params, torch.optim.Adam(groups, lr=self.cfg.lr, betas=(0.9, 0.999), weight_decay=0, fused=fused)
 
 # %% ../nbs/05f_trainer.ipynb #58627a2b
 @patch
 def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
     "Train the phases of `stage` on `task`; returns {model: per-epoch mean losses}."
     c, dev, name = self.cfg, self.device, stage.name
-    epochs = stage.epochs or c.epochs
+    epochs, lr0, schedule = stage.epochs or c.epochs, stage.lr or c.lr, stage.lr_schedule or c.lr_schedule
+    lr0 *= (c.lr_batch_scale or 256) / 256  # HiDe: lr x batch / 256
     opts = [self.optimizer(p, stage.optimizer) for p in stage.phases]
     start, end = self.split.train_range(task)
     losses = {p.model: [] for p in stage.phases}
     for epoch in range(epochs):
-        lr = epoch_lr(c.lr, epoch, epochs, c.lr_schedule)
+        lr = epoch_lr(lr0, epoch, epochs, schedule)
         for _, opt in opts:
             for g in opt.param_groups:
-                g['lr'] = lr
+                g['lr'] = lr * g.get('lr_scale', 1.0)
         gen = torch.Generator().manual_seed(derive_seed(c.seed, task, name, epoch))
         idx, shuffle = self.split.train_indices(task, self.data.train_y, c.batch_size, gen)
         torch.manual_seed(derive_seed(c.seed, task, name, epoch, 'torch'))
         total, seen, t0 = torch.zeros(len(opts), device=dev), 0, time.perf_counter()
-        bar = self._bar(
-            min(math.ceil(len(idx) / c.batch_size), c.max_batches or 10**9),
-            f"task {task + 1}/{self.n_tasks} {name:7s} ep {epoch + 1}/{epochs}",
-        )
+        bar = self._bar(min(math.ceil(len(idx) / c.batch_size), c.max_batches or 10**9),
+                        f"task {task + 1}/{self.n_tasks} {name:7s} ep {epoch + 1}/{epochs}")
         for step, (x, y, gb) in enumerate(self.batches(True, idx, c.batch_size, gen, shuffle)):
             for i, (phase, (params, opt)) in enumerate(zip(stage.phases, opts)):
-                total[i] += self.train_step(phase, opt, params, x, y, start, end, gb) * len(x)
+                total[i] += self.train_step(phase, opt, params, x, y, start, end, gb, stage.clip) * len(x)
             seen += len(x)
             if bar is not None:
                 _tick(bar, step, sync_every, total, seen * self.world / (time.perf_counter() - t0))
@@ -175,21 +188,23 @@ def inference_loss(self: ContinualTrainer, task=0):
 # %% ../nbs/05f_trainer.ipynb #3523e2e1
 @patch
 @torch.no_grad()
-def evaluate(self: ContinualTrainer, task):
-    "Accuracy of every model on each test column the split scores after `task` (every seen task): {model: [...]}."
-    plan, names, predict = self.split.eval_plan(task), list(self.models), self.inference_loss(task)
+def evaluate(self: ContinualTrainer, task, names=None):
+    "Accuracy of the models `names` (default: all) on each test column the split scores after `task`: {model: [...]}."
+    plan, names, predict = self.split.eval_plan(task), names or list(self.models), self.inference_loss(task)
+    inferring = [n for n in names if getattr(self.models[n].learner, 'infers_task', False)]
     idx = torch.nonzero(plan.tested[self.data.test_y]).flatten()
     column = plan.column.to(self.device)
     for m in self.models.values():
         m.eval()
     count = torch.zeros(plan.n_columns, device=self.device)
-    correct = torch.zeros(len(names), plan.n_columns, device=self.device)
+    correct = torch.zeros(len(names) + len(inferring), plan.n_columns, device=self.device)
     for x, y, _ in self.batches(False, idx, self.cfg.eval_batch_size):
         with autocast(self.device, self.precision):
             q, outs = self.queries(x, names), {}
             for n in names:  # in order: a student may add prompts from the teacher's output (CDL-Prompt)
                 outs[n] = self.models[n](x, q[n], extra_prompts=self.losses[predict[n]].student_prompts(outs))
             hits = [plan.predict(self.losses[predict[n]].predict(outs[n]), y) == y for n in names]
+            hits += [outs[n].task_pred == column[y] for n in inferring]  # task-identity inference (HiDe)
         t = column[y]  # index_add_ rather than bincount: bincount on CUDA reads the max label back to the host
         count.index_add_(0, t, torch.ones_like(y, dtype=count.dtype))
         correct.index_add_(1, t, torch.stack(hits).to(correct.dtype))
@@ -197,45 +212,50 @@ def evaluate(self: ContinualTrainer, task):
         dist.all_reduce(correct)
         dist.all_reduce(count)
     acc = (correct / count.clamp_min(1)).cpu().tolist()
-    return dict(zip(names, acc))
+    return dict(zip([*names, *(f'{n}_task_id' for n in inferring)], acc))
 
 # %% ../nbs/05f_trainer.ipynb #d243a8ef
 @patch
-def save_checkpoint(self: ContinualTrainer, task):
-    "Write the checkpoint of `task` into the run folder, atomically."
+def save_checkpoint(self: ContinualTrainer, task, step=None):
+    "Write the checkpoint of `task` (or of its step `step`, with the accuracies measured so far) atomically."
     rng = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate(),
                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
     state = {n: m.trainable_state() for n, m in self.models.items()}
     losses = {k: l.state_dict() for k, l in self.losses.items()}
     self.run_dir.save_checkpoint(task, dict(task=task, **state, losses=losses, metrics=self.metrics.summary(),
-                                            history=self.history, config=self.cfg.to_dict(), rng=rng))
+                                            history=self.history, config=self.cfg.to_dict(), rng=rng, step=step,
+                                            extra_accs=self.extra_accs), step)
 
 # %% ../nbs/05f_trainer.ipynb #4699cec0
 @patch
 def load_checkpoint(self: ContinualTrainer):
-    "Restore the last complete task from the run folder; returns the next task to train (0 if none)."
+    "Restore the last complete task, or a later step of the next one, from the run folder; returns the task to run."
     files = self.run_dir.checkpoint_files()
-    if not files:
+    partial = self.run_dir.partial_files(len(files))  # steps of the task after the last complete one
+    self.resume_step = 0
+    if not files and not partial:
         return 0
-    ck = torch.load(files[-1], map_location=self.device, weights_only=False)
+    ck = torch.load((partial or files)[-1], map_location=self.device, weights_only=False)
     if diff := config_diff(ck['config'], self.cfg):
         changes = ', '.join(f"{k} (saved {a!r}, now {b!r})" for k, (a, b) in sorted(diff.items()))
-        raise ConfigError(
-            f"cannot resume {self.out}: its config differs in {changes}; use the saved config or a new output_dir"
-        )
+        raise ConfigError(f"cannot resume {self.out}: its config differs in {changes}; "
+                          "use the saved config or a new output_dir")
     for name, model in self.models.items():
         missing, unexpected = model.load_state_dict(ck[name], strict=False)
         if unexpected or any(not k.startswith('backbone.') for k in missing):
-            raise ConfigError(f"checkpoint {files[-1]} does not fit the {name}")
+            raise ConfigError(f"checkpoint {(partial or files)[-1]} does not fit the {name}")
     for k, l in self.losses.items():
         l.load_state_dict(ck['losses'][k])
-    self.metrics, self.history = Metrics.from_summary(self.n_tasks, ck['metrics'], tuple(self.models)), ck['history']
+    self.metrics, self.history = Metrics.from_summary(self.n_tasks, ck['metrics'], self.metrics.roles), ck['history']
     rng = ck['rng']  # restored for code outside cdl that draws random numbers; cdl itself reseeds every stage
     torch.set_rng_state(rng['torch'].cpu())
     np.random.set_state(rng['numpy'])
     random.setstate(rng['python'])
     if rng['cuda'] is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([r.cpu() for r in rng['cuda']])
+    if partial:
+        self.resume_step, self.extra_accs = ck['step'] + 1, ck['extra_accs']
+        return ck['task']
     return ck['task'] + 1
 
 # %% ../nbs/05f_trainer.ipynb #ce37b845
@@ -253,9 +273,8 @@ def _open_run(self: ContinualTrainer):
     except OSError as e:
         raise ConfigError(f"output_dir {rd.path} is not writable ({e.strerror}); choose another output_dir") from None
     if not self.cfg.resume and rd.has_checkpoints():
-        raise ConfigError(
-            f"{rd.path} already holds a run; pass resume=True (--resume) to continue it or choose a new output_dir"
-        )
+        raise ConfigError(f"{rd.path} already holds a run; pass resume=True (--resume) to continue it "
+                          "or choose a new output_dir")
     self.cfg.save(rd.config)
     split = dict(dataset=self.cfg.dataset, benchmark=self.data.kind, hash=self.split_hash, **self.split.describe())
     rd.split.write_text(json.dumps(split))
@@ -286,17 +305,22 @@ def _bar(self: ContinualTrainer, total, desc):
 @patch
 def run_task(self: ContinualTrainer, task):
     "Move to `task`, run its schedule and evaluate; returns the accuracies."
-    told = self.split.boundaries  # a task-agnostic stream: learners are not told where its segments end
-    if task > 0 and told:
+    told, first = self.split.boundaries, getattr(self, 'resume_step', 0)  # told: not in a task-agnostic stream
+    self.resume_step = 0
+    if task > 0 and told and not first:
         torch.manual_seed(derive_seed(self.cfg.seed, task, 'next_task'))
         for m in [*self.models.values(), *self.losses.values()]:
             m.next_task()
-    for step in self.schedule(self, task):
+    self.extra_accs = self.extra_accs if first else {}
+    steps = self.schedule(self, task)
+    for i, step in enumerate(steps[first:], first):
         if isinstance(step, Train):
             self.train(step, task)
         elif told:
             step.fn(self, task)
-    return self.evaluate(task)
+        if i < len(steps) - 1 and self.rank == 0:  # a checkpoint after every step but the last (the task's own)
+            self.save_checkpoint(task, step=i)
+    return {**self.evaluate(task), **self.extra_accs}
 
 @patch
 def run(self: ContinualTrainer):
@@ -317,12 +341,8 @@ def run(self: ContinualTrainer):
             self.run_dir.write_metrics(self.metrics, task)
             save_plots(self.metrics, self.out)
         avg = {r: self.metrics.avg_acc(r)[-1] for r in self.metrics.roles}
-        self._log(
-            f"task {task + 1}/{self.n_tasks} done in {time.perf_counter() - t0:.1f}s | avg acc "
-            + ' '.join(f'{r} {a:.4f}' for r, a in avg.items()),
-            step=task,
-            **{f'{r}/avg_acc': v for r, v in avg.items()},
-        )
+        self._log(f"task {task + 1}/{self.n_tasks} done in {time.perf_counter() - t0:.1f}s | avg acc "
+                  + ' '.join(f'{r} {a:.4f}' for r, a in avg.items()), step=task, **{f'{r}/avg_acc': v for r, v in avg.items()})
     if self.writer is not None:
         self.writer.close()
     return self.metrics.summary()

@@ -27,6 +27,8 @@ class Prompts:
     prefix: dict = field(default_factory=dict)  # layer -> (Pk, Pv), each (B, Lp, D)
     cls_kv: torch.Tensor | None = None  # (2*depth, D): row 2l is added to layer l's [CLS] key, row 2l+1 to its value
     extra_token: torch.Tensor | None = None  # (B, 1, D) appended to the token sequence before block 0
+    lora: dict = field(default_factory=dict)  # layer -> (Ak, Bk, Av, Bv): A (D, r) or (B, D, r), B (r, D) or (B, r, D)
+    adapter: dict = field(default_factory=dict)  # layer -> (Wd, bd, Wu, bu, scale), shared or with a leading batch dim
 
     def add_prefix(self, layer, pk, pv):
         "Concatenate `pk`, `pv` (B, Lp, D) to the prefix prompts already held for `layer`."
@@ -42,8 +44,14 @@ def merge(self:Prompts, other:Prompts|None):
     "Add the prompts of `other` (e.g. the D-CDL KD prompts) to these."
     if other is None:
         return self
+    for name in ('lora', 'adapter'):
+        both = sorted(set(getattr(self, name)) & set(getattr(other, name)))
+        if both:
+            raise ValueError(f"both prompt sets define `{name}` at layer(s) {both}; only one may per layer")
     for l, (pk, pv) in other.prefix.items():
         self.add_prefix(l, pk, pv)
+    self.lora.update(other.lora)
+    self.adapter.update(other.adapter)
     for name in ('cls_kv', 'extra_token'):
         if getattr(other, name) is not None:
             if getattr(self, name) is not None:
@@ -82,12 +90,22 @@ def _heads(t, H):
     B, L, D = t.shape
     return t.reshape(B, L, H, D // H).transpose(1, 2)
 
+# %% ../nbs/01_vit_prompts.ipynb #6cf7529f
+def _lora_delta(x, a, b):
+    "Low-rank delta `(x @ a) @ b` of tokens `x` (B, N, D): `a` (D, r) or (B, D, r), `b` (r, D) or (B, r, D)."
+    return (x @ a.to(x.dtype)) @ b.to(x.dtype)  # (B, N, D) -> (B, N, r) -> (B, N, D)
+
 # %% ../nbs/01_vit_prompts.ipynb #2b33ad06
-def prompted_attention(attn, x, prefix=None, cls_k=None, cls_v=None):
-    "Forward of timm `Attention` `attn` on tokens `x` (B, N, D) with prefix prompts and an additive [CLS] prompt."
+def prompted_attention(attn, x, prefix=None, cls_k=None, cls_v=None, lora=None):
+    "Forward of timm `Attention` `attn` on tokens `x` (B, N, D) with prefix prompts, an additive [CLS] prompt and LoRA."
     B, N, D = x.shape
     H = attn.num_heads
-    q, k, v = attn.qkv(x).reshape(B, N, 3, H, D // H).permute(2, 0, 3, 1, 4)  # 3 x (B, H, N, D/H)
+    qkv = attn.qkv(x)  # (B, N, 3D)
+    if lora is not None:  # (Ak, Bk, Av, Bv): low-rank deltas of the key and value projections
+        ak, bk, av, bv = lora
+        dk, dv = _lora_delta(x, ak, bk).to(qkv.dtype), _lora_delta(x, av, bv).to(qkv.dtype)
+        qkv = torch.cat([qkv[..., :D], qkv[..., D:2 * D] + dk, qkv[..., 2 * D:] + dv], -1)
+    q, k, v = qkv.reshape(B, N, 3, H, D // H).permute(2, 0, 3, 1, 4)  # 3 x (B, H, N, D/H)
     q, k = attn.q_norm(q), attn.k_norm(k)
     if cls_k is not None:  # APT: add a per-head slice to the [CLS] key / value
         k = torch.cat([k[:, :, :1] + cls_k.reshape(1, H, 1, -1).to(k.dtype), k[:, :, 1:]], 2)
@@ -170,20 +188,35 @@ def _load_checkpoint(vit, path):
         sd = load_file(str(path))
     else:
         sd = torch.load(path, map_location='cpu', weights_only=True)
-    for key in ('state_dict', 'model', 'module'):
+    for key in ('state_dict', 'model', 'module', 'teacher'):  # 'teacher': DINO's and iBOT's full checkpoints
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
             sd = sd[key]
+    sd = {k.removeprefix('module.'): v for k, v in sd.items()}
+    for prefix in ('base_encoder.', 'backbone.', 'encoder.'):  # MoCo v3, DINO/iBOT wrappers: keep the ViT only
+        if any(k.startswith(prefix) for k in sd):
+            sd = {k.removeprefix(prefix): v for k, v in sd.items() if k.startswith(prefix)}
+            break
     from timm.models.vision_transformer import checkpoint_filter_fn
-    sd = {k.removeprefix('module.'): v for k, v in checkpoint_filter_fn(sd, vit).items() if not k.startswith('head')}
+    sd = {k: v for k, v in checkpoint_filter_fn(sd, vit).items() if not k.startswith('head')}
     missing, unexpected = vit.load_state_dict(sd, strict=False)
     if missing or unexpected:
         raise ValueError(f"checkpoint {path} does not fit {type(vit).__name__}: missing {missing[:5]}, unexpected "
                          f"{unexpected[:5]}; check that the model name matches the checkpoint's architecture")
 
 # %% ../nbs/01_vit_prompts.ipynb #3d6583cd
-def _block(blk, x, prefix=None, cls_k=None, cls_v=None):
-    "One timm `Block` with a prompted attention."
-    x = x + blk.drop_path1(blk.ls1(prompted_attention(blk.attn, blk.norm1(x), prefix, cls_k, cls_v)))
+def _adapter(h, wd, bd, wu, bu, scale):
+    "Bottleneck `scale * (relu(h @ wd + bd) @ wu + bu)` of tokens `h` (B, N, D); weights shared or with a batch dim."
+    bd, bu = bd.to(h.dtype).unsqueeze(-2), bu.to(h.dtype).unsqueeze(-2)  # (B, n) -> (B, 1, n); (n,) -> (1, n)
+    down = F.relu(h @ wd.to(h.dtype) + bd)  # (B, N, r)
+    return scale * (down @ wu.to(h.dtype) + bu)  # (B, N, D)
+
+# %% ../nbs/01_vit_prompts.ipynb #c20cf3da
+def _block(blk, x, prefix=None, cls_k=None, cls_v=None, lora=None, adapter=None):
+    "One timm `Block` with a prompted attention and, when `adapter` is given, an adapter after the attention."
+    h = blk.drop_path1(blk.ls1(prompted_attention(blk.attn, blk.norm1(x), prefix, cls_k, cls_v, lora)))
+    if adapter is not None:  # (Wd, bd, Wu, bu, scale)
+        h = h + _adapter(h, *adapter)
+    x = x + h
     return x + blk.drop_path2(blk.ls2(blk.mlp(blk.norm2(x))))
 
 # %% ../nbs/01_vit_prompts.ipynb #78fe6aeb
@@ -191,13 +224,16 @@ def _block(blk, x, prefix=None, cls_k=None, cls_v=None):
 def forward(self:PromptedViT, x, prompts:Prompts|None=None, return_features=False):
     "Tokens of images `x` (B, 3, H, W) after the final norm, and the per-block outputs if `return_features`."
     v, p = self.vit, prompts or Prompts()
+    bad = sorted(l for l in (*p.lora, *p.adapter) if not 0 <= l < len(v.blocks))
+    if bad:
+        raise ValueError(f"LoRA deltas or adapters at layer(s) {bad}, but the blocks are 0..{len(v.blocks) - 1}")
     x = v.norm_pre(v.patch_drop(v._pos_embed(v.patch_embed(self.pixels(x)))))  # (B, N, D)
     if p.extra_token is not None:
         x = torch.cat([x, p.extra_token.to(x.dtype).expand(x.shape[0], -1, -1)], 1)  # (B, N+1, D)
     feats = []
     for l, blk in enumerate(v.blocks):
         ck, cv = (p.cls_kv[2 * l], p.cls_kv[2 * l + 1]) if p.cls_kv is not None else (None, None)
-        x = _block(blk, x, p.prefix.get(l), ck, cv)
+        x = _block(blk, x, p.prefix.get(l), ck, cv, p.lora.get(l), p.adapter.get(l))
         if return_features:
             feats.append(x)
     return v.norm(x), (feats if return_features else None)

@@ -59,8 +59,9 @@ def test_list_presets():
         p = subprocess.run(cli(flag), capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
         names = [l.split()[0] for l in p.stdout.splitlines()]
-        assert len(names) == 1 + 112 + 36 and 'demo' in names and 'imr-apt-reviewkd-vitl-vitb' in names
+        assert len(names) == 1 + 112 + 36 + 8 and 'demo' in names and 'imr-apt-reviewkd-vitl-vitb' in names
         assert 'cifar100-codap-deit-vitb-vits' in names and 'v1-imr-l2p-prompt_map-vitb-vitt' in names
+        assert 'hide-cub200-kd_token-vitb-vits' in names
 
 
 def test_list_datasets():
