@@ -175,12 +175,17 @@ class HiDePrompt(Learner):
                  align:bool=True, # align the classifiers after each task (False: HiDe without TAP)
                  clip:float=1.0, # gradient-norm clip of both stages
                  tii_source:str='own', # a student's task identity: its 'own' TII model or the 'teacher''s
+                 tii_model:str='mlp', # TII on the query with a residual MLP, or 'lora': a continual LoRA of its backbone
+                 tii_rank:int=5, # rank of the continual LoRA
                  prompt_param=None): # authors' list [length]
         super().__init__(embed_dim, depth, n_tasks, query_dim)
         kw = parse_prompt_param(type(self), prompt_param, dict(length=length))
-        if storage not in STORAGE or tii_source not in ('own', 'teacher'):
-            raise ValueError(f"HiDePrompt: storage must be one of {STORAGE} and tii_source 'own' or 'teacher', "
-                             f"got {storage!r}, {tii_source!r}")
+        if storage not in STORAGE or tii_source not in ('own', 'teacher') or tii_model not in ('mlp', 'lora'):
+            raise ValueError(f"HiDePrompt: storage must be one of {STORAGE}, tii_source 'own' or 'teacher' and "
+                             f"tii_model 'mlp' or 'lora', got {storage!r}, {tii_source!r}, {tii_model!r}")
+        self.tii_model, self.uses_query, self.needs_images = tii_model, tii_model == 'mlp', tii_model == 'lora'
+        if tii_model == 'lora':  # the TII model is the model's own backbone with one LoRA trained on every task
+            self.query_dim, self.tii_lora = embed_dim, LoRAPool(embed_dim, 1, rank=tii_rank, layers=layers)
         self.layers = self._check_layers(layers)
         self.pool = self.make_pool(embed_dim, n_tasks, kw['length'])
         self.momentum, self.reg, self.larger_prompt_lr, self.storage = momentum, reg, larger_prompt_lr, storage
@@ -205,7 +210,8 @@ HiDePrompt.infers_task, HiDePrompt.extra_measures = True, ('task_id', 'before_al
 def bind(self:HiDePrompt, n_classes:int):
     "Build the TII model (MLP + head over `n_classes`) and the statistics buffers of both models."
     self.n_classes, D, Dq, K = n_classes, self.embed_dim, self.query_dim, self.n_centroids
-    self.tii_mlp, self.tii_head = MlpMapping(Dq, self.mlp_structure), nn.Linear(Dq, n_classes)
+    self.tii_mlp = MlpMapping(Dq, self.mlp_structure) if self.tii_model == 'mlp' else nn.Identity()
+    self.tii_head = nn.Linear(Dq, n_classes)
     for name, d in (('tap', D), ('tii', Dq)):
         self.register_buffer(f'{name}_mean', torch.zeros(n_classes, K, d))
         spread = (n_classes, 1, d, d) if self.storage == 'covariance' else (n_classes, K, d)
@@ -239,6 +245,13 @@ def part_logits(self:HiDePrompt, name:str, query):
         raise ValueError(f"{self.name} has no part {name!r}; its only part is 'tii'")
     owner = self.tii_owner or self
     return owner.tii_head(owner.tii_mlp(query))
+
+@patch
+def image_query(self:HiDePrompt, x, backbone, force:bool=False):
+    "Continual-LoRA TII: the [CLS] of `backbone` with the shared LoRA (an empty (B, 0) while training prompts)."
+    if self.training and self.force_task is None and not force:
+        return x.new_zeros(len(x), 0)  # not needed: the prompts are the current task's
+    return backbone(x, self.tii_lora.prompts(0))[0][:, 0]
 
 @patch
 def infer_task(self:HiDePrompt, query):
@@ -284,8 +297,9 @@ def end_task(self:HiDePrompt):
 @patch
 def share_tii(self:HiDePrompt, owner:HiDePrompt):
     "Infer task identity with `owner`'s TII model (a student reading the teacher's); no TII stage of its own."
-    if not hasattr(owner, 'tii_head'):
-        raise ValueError(f"tii_source='teacher' needs a teacher that infers task identity (a HiDe learner), not {owner.name}")
+    if not hasattr(owner, 'tii_head') or owner.tii_model != 'mlp' or self.tii_model != 'mlp':
+        raise ValueError(f"tii_source='teacher' needs a teacher with an MLP TII model (a HiDe learner, tii_model='mlp') "
+                         f"and a student with one too; the teacher is {owner.name}")
     if owner.query_dim != self.query_dim:
         raise ValueError(f"the teacher's TII model reads queries of width {owner.query_dim}, the student's are "
                          f"{self.query_dim}; use the same query function for both (teacher.query='student')")
@@ -316,7 +330,10 @@ def task_features(tr, model:str, task:int, kind:str) -> tuple:
         with torch.no_grad():
             for x, y, _ in tr.data.batches(False, idx, tr.cfg.eval_batch_size, from_train=True, shard=False):
                 q = tr.queries(x, [model])[model]
-                f = q if kind == 'tii' else m.backbone.vit.norm(m(x, q, return_features=True).features[-1])[:, 0]
+                if kind == 'tii':
+                    f = q if q is not None else m.learner.image_query(x, m.backbone, force=True)  # (B, D)
+                else:
+                    f = m.backbone.vit.norm(m(x, q, return_features=True).features[-1])[:, 0]
                 feats.append(f.float())
                 labels.append(y)
     finally:

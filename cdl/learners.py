@@ -379,6 +379,8 @@ class ContinualModel(nn.Module):
                 raise ValueError(f"this model's keys have the query width {self.learner.query_dim} "
                                  "(another backbone is its query function); pass `query`")
             query = self.backbone.query(x)
+        if query is None and getattr(self.learner, 'needs_images', False):  # a query of its own (continual LoRA)
+            query = self.learner.image_query(x, self.backbone)
         prompts, match = self.learner(query)
         own = Prompts(dict(prompts.prefix), prompts.cls_kv, prompts.extra_token, dict(prompts.lora),
                       dict(prompts.adapter))  # before anything is added
@@ -393,8 +395,10 @@ class ContinualModel(nn.Module):
         out.task_pred = getattr(self.learner, 'task_pred', None)  # the task each image was inferred to belong to
         return out
 
-    def part(self, name, query):
-        "A `ModelOut` of the learner's part `name` on the batch's `query` alone (HiDe: the task-identity model)."
+    def part(self, name, query, x=None):
+        "A `ModelOut` of the learner's part `name` on the batch's `query` (HiDe: the task-identity model)."
+        if query is None and getattr(self.learner, 'needs_images', False):
+            query = self.learner.image_query(x, self.backbone, force=True)
         return ModelOut(self.learner.part_logits(name, query))
 
     def next_task(self):

@@ -97,7 +97,7 @@ def train_step(self: ContinualTrainer, phase: Phase, opt, params, x, y, start, e
         with torch.no_grad():
             frozen = {r: self.models[r](x, q[r], return_features=feats) for r in phase.reads}
         if phase.part is not None:  # a part of the model on its query alone, e.g. HiDe's task-identity model
-            out = model.part(phase.part, q[phase.model])
+            out = model.part(phase.part, q[phase.model], x)
         else:
             out = model(x, q[phase.model], return_features=feats, extra_prompts=loss_fn.student_prompts(frozen))
         loss, _ = loss_fn(out, frozen[phase.reads[0]] if frozen else None, y, start, end)

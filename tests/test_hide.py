@@ -86,3 +86,14 @@ def test_hide_student_with_every_distiller(tiny_cfg, distiller):
 def test_prompt_map_refuses_hide(tiny_cfg):
     with pytest.raises(ValueError, match='trains in stages of its own'):
         run('demo', **tiny_cfg, **HIDE, distiller='prompt_map')
+
+
+def test_continual_lora_tii(tiny_cfg):
+    "The TII model as a continual LoRA of each model's own backbone: trained in the TII stage, used for task inference."
+    kw = dict(learner='HiDeLoRA', learner_kwargs=dict(HIDE['learner_kwargs'], tii_model='lora', tii_rank=2))
+    res = run('demo', **tiny_cfg, **kw)
+    assert res['tasks_done'] == 2 and res['teacher_task_id']['acc_matrix'][0] == [1.0, None]
+    ck = torch.load(RunDir(tiny_cfg['output_dir']).checkpoint(1), weights_only=False)
+    trained = [v for k, v in ck['teacher'].items() if k.startswith('learner.tii_lora.') and '_b' in k]
+    assert trained and any(v.abs().sum() > 0 for v in trained)  # B starts at zero: the TII stage trained the LoRA
+    assert ck['teacher']['learner.tii_mean'].shape[-1] == 48  # statistics of the teacher's own [CLS] (width 48)
