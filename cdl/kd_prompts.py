@@ -9,7 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .vit import Prompts
-from .distillers import Distiller, register_distiller, masked_ce, kd_loss
+from .distillers import Distiller, register_distiller, kd_loss
 
 # %% auto #0
 __all__ = ['KDBranch', 'KDToken', 'DeiT']

@@ -4,7 +4,6 @@
 
 # %% ../nbs/02_learners.ipynb #cb84eb44
 from __future__ import annotations
-import math
 
 import torch
 import torch.nn as nn

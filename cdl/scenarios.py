@@ -4,7 +4,6 @@
 
 # %% ../nbs/00e_scenarios.ipynb #bc5c245f
 from __future__ import annotations
-import math
 from dataclasses import dataclass
 from pathlib import Path
 

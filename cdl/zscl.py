@@ -6,12 +6,18 @@
 from __future__ import annotations
 import math
 
+import csv
+from pathlib import Path
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .data import FileSet, _synthetic_writers
+from .benchmarks import _class_folders, _write_jpeg
+
 # %% auto #0
-__all__ = ['soft_ce', 'reference_losses', 'l2_to', 'WeightEnsemble', 'warmup_cosine']
+__all__ = ['soft_ce', 'reference_losses', 'l2_to', 'WeightEnsemble', 'warmup_cosine', 'read_captions', 'reference_images']
 
 # %% ../nbs/03c_zscl.ipynb #42e6220b
 def soft_ce(z, z0, T:float=2.):
@@ -74,3 +80,44 @@ def warmup_cosine(step:int, total:int, warmup:int=100) -> float:
         return (step + 1) / warmup
     e, es = step - warmup, total - warmup
     return 0.5 * (1 + math.cos(math.pi * e / es)) if es > 0 else 1.
+
+# %% ../nbs/03c_zscl.ipynb #b636d8a4
+_captions_where = ("the Conceptual Captions validation file is a TSV with one `caption<TAB>url` per line "
+                   "(Validation_GCC-1.1.0-Validation.tsv from ai.google.com/research/ConceptualCaptions)")
+
+def read_captions(path, # the captions TSV
+                  limit:int=None, # keep the first `limit` captions
+                 ) -> list:
+    "The captions of a Conceptual Captions TSV (first column of each non-empty line)."
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"no captions file at {path}; {_captions_where}")
+    with open(path, newline='', encoding='utf-8') as f:
+        rows = [r for r in csv.reader(f, delimiter='\t', quoting=csv.QUOTE_NONE) if r and r[0].strip()]
+    if not rows or any(len(r) < 2 for r in rows[:10]):
+        raise ValueError(f"{path} is not a caption<TAB>url file (first lines: {rows[:2]}); {_captions_where}")
+    return [r[0].strip() for r in rows][:limit]
+
+def reference_images(root, # the folder holding `train/<wnid>/` (ImageNet's layout), or that `train` folder
+                    ) -> FileSet:
+    "The training images of an ImageNet-style folder, as a `FileSet` (labels: the sorted class folders)."
+    root = Path(root).expanduser()
+    path, files = _class_folders(root, 'ImageNet (reference images)', 'train')
+    paths = [p for ps in files.values() for p in ps]
+    targets = torch.tensor([c for c, ps in enumerate(files.values()) for _ in ps])
+    return FileSet(path.absolute(), paths, targets, list(files))
+
+# %% ../nbs/03c_zscl.ipynb #2947d7ba
+def _write_reference(root:Path, style:dict, n_classes, n_train, n_test, img_size, rng):
+    "Write `imagenet/train/<wnid>/*.JPEG` and `Validation_GCC-1.1.0-Validation.tsv` under `root`."
+    for c in range(n_classes):
+        d = root/'imagenet'/'train'/f'n{90000000 + c}'
+        d.mkdir(parents=True, exist_ok=True)
+        for i in range(n_train):
+            _write_jpeg(d/f'n{90000000 + c}_{i}.JPEG', style, c, img_size, rng)
+    words = ['a', 'photo', 'of', 'the', 'red', 'small', 'dog', 'house', 'near', 'river', 'at', 'night', 'people']
+    lines = [' '.join(rng.choice(words, rng.integers(3, 9))) for _ in range(n_classes * max(n_test, 1))]
+    (root/'Validation_GCC-1.1.0-Validation.tsv').write_text(''.join(f'{t}\thttp://example.com/{i}.jpg\n'
+                                                                  for i, t in enumerate(lines)))
+
+_synthetic_writers['imagenet_ref'] = ('imagenet', _write_reference)
