@@ -97,3 +97,13 @@ def test_continual_lora_tii(tiny_cfg):
     trained = [v for k, v in ck['teacher'].items() if k.startswith('learner.tii_lora.') and '_b' in k]
     assert trained and any(v.abs().sum() > 0 for v in trained)  # B starts at zero: the TII stage trained the LoRA
     assert ck['teacher']['learner.tii_mean'].shape[-1] == 48  # statistics of the teacher's own [CLS] (width 48)
+
+
+def test_alignment_lifts_accuracy(tiny_cfg):
+    """A case that needs alignment: after the second task the head favours its new classes, so the first task's images
+    are misclassified before alignment; replaying the stored statistics of every class lifts the accuracy."""
+    kw = dict(learner='HiDePrompt', learner_kwargs=dict(tii_epochs=3, ca_epochs=10, n_centroids=2))
+    res = run('demo', **{**tiny_cfg, 'max_batches': None, 'epochs': 3}, **kw, lr=0.01)
+    before, after = res['teacher_before_align']['acc_matrix'][1], res['teacher']['acc_matrix'][1]
+    assert before[0] < 0.2 and after[0] > before[0] + 0.3, (before, after)
+    assert sum(after) / 2 > sum(before) / 2 + 0.2
