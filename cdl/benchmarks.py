@@ -13,6 +13,7 @@ import torch, yaml
 from PIL import Image
 
 from .data import FileSet, TaskSplit, _draw, _synthetic_writers, describe_dataset, register_dataset
+import cdl.scenarios  # the split protocol (`groups`) of every split, TaskSplit's included
 
 # %% ../nbs/00b_benchmarks.ipynb #66b84021
 def _write_jpeg(path:Path, style:dict, c:int, img_size:int, rng):
@@ -282,10 +283,7 @@ def split_hash(train, # training set (`FileSet` or `ImageSet`) with ORIGINAL tar
     h = hashlib.sha256()
     for name, ds in (('train', train), ('test', test)):
         labels = split.remap(torch.as_tensor(ds.targets).cpu())
-        if hasattr(split, 'groups'):  # the splits of cdl.scenarios: a task per training sample, a column per test one
-            groups, n = split.groups(name, labels)
-        else:
-            groups, n = split.task_of(labels), split.n_tasks
+        groups, n = split.groups(name, labels)  # a task per training sample, a test column per test sample
         pairs, groups = list(zip(_sample_ids(ds), labels.tolist())), groups.tolist()
         per_task = [sorted(p for p, t in zip(pairs, groups) if t == k) for k in range(n)]
         h.update(json.dumps([name, per_task]).encode())

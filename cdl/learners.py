@@ -390,9 +390,8 @@ class ContinualModel(nn.Module):
         kd_logits = None if self.kd_branch is None else self.kd_branch.head(self.kd_branch.read(tokens))
         if self.training and hasattr(self.learner, 'feature_loss'):  # a loss on the instructed [CLS] (HiDe)
             match = match + self.learner.feature_loss(tokens[:, 0])
-        out = ModelOut(self.head(tokens[:, 0]), kd_logits, feats, match, own)
-        out.task_pred = getattr(self.learner, 'task_pred', None)  # the task each image was inferred to belong to
-        return out
+        task_pred = getattr(self.learner, 'task_pred', None)  # the task each image was inferred to belong to (HiDe)
+        return ModelOut(self.head(tokens[:, 0]), kd_logits, feats, match, own, task_pred)
 
     def part(self, name, query, x=None):
         "A `ModelOut` of the learner's part `name` on the batch's `query` (HiDe: the task-identity model)."

@@ -254,3 +254,4 @@ class ModelOut:
     features: list | None = None  # per-block token outputs (B, N, D) before the final norm, when requested
     match_loss: torch.Tensor | float = 0.  # the learner's key-matching / orthogonality loss
     prompts: Prompts | None = None  # the learner's own prompts for the batch (CDL-Prompt maps the teacher's)
+    task_pred: torch.Tensor | None = None  # (B,) the task each image was inferred to belong to (HiDe), at test time
