@@ -248,9 +248,9 @@ def part_logits(self:HiDePrompt, name:str, query):
 
 @patch
 def image_query(self:HiDePrompt, x, backbone, force:bool=False):
-    "Continual-LoRA TII: the [CLS] of `backbone` with the shared LoRA (an empty (B, 0) while training prompts)."
-    if self.training and self.force_task is None and not force:
-        return x.new_zeros(len(x), 0)  # not needed: the prompts are the current task's
+    "Continual-LoRA TII: the [CLS] of `backbone` with the shared LoRA; an empty (B, 0) when no task is to be inferred."
+    if not force and (self.training or self.force_task is not None):
+        return x.new_zeros(len(x), 0)  # not needed: the prompts are the current (or forced) task's
     return backbone(x, self.tii_lora.prompts(0))[0][:, 0]
 
 @patch
