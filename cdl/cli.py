@@ -43,11 +43,14 @@ def run(config=None, **overrides):
 def format_summary(summary, out_dir=None):
     "A small text table of the final results."
     pct = lambda v, w: f"{v * 100:{w - 1}.2f}%" if v is not None else f"{'n/a':>{w}s}"  # n/a: no per-task test data
-    rows = [f"{'model':8s} {'avg acc':>8s} {'forgetting':>11s} {'forg. (authors)':>16s}"]
-    for r in [k for k in summary if isinstance(summary[k], dict) and 'final_avg_acc' in summary[k]]:
+    roles = [k for k in summary if isinstance(summary[k], dict) and 'final_avg_acc' in summary[k]]
+    full = any('transfer' in summary[r] for r in roles)  # every task tested after every task (MTIL)
+    rows = [f"{'model':8s} {'avg acc':>8s} {'forgetting':>11s} {'forg. (authors)':>16s}"
+            + (f" {'transfer':>9s} {'avg':>7s} {'last':>7s}" if full else '')]
+    for r in roles:
         s = summary[r]
         rows.append(f"{r:8s} {pct(s['final_avg_acc'], 8)} {pct(s['forgetting'], 11)} {pct(s['forgetting_authors'], 16)}"
-                    + (f" transfer {pct(s['transfer'], 7)}" if 'transfer' in s else ''))
+                    + (f" {pct(s.get('transfer'), 9)} {pct(s.get('avg_all'), 7)} {pct(s.get('last'), 7)}" if full else ''))
     rows.append(f"after {summary['tasks_done']} tasks" + (f"; run folder: {out_dir}" if out_dir else ''))
     return '\n'.join(rows)
 
@@ -56,7 +59,8 @@ def print_presets():
     "One line per preset: name, dataset, learner, distiller, teacher -> student."
     for name in presets:
         c = get_preset(name)
-        print(f"{name:45s} {c.dataset:10s} {c.learner:11s} {c.distiller:9s} {c.teacher.name} -> {c.student.name}")
+        teacher = c.teacher.name if c.teacher is not None else '(no teacher)'
+        print(f"{name:45s} {c.dataset:10s} {c.learner:11s} {c.distiller:9s} {teacher} -> {c.student.name}")
 
 # %% ../nbs/05g_cli.ipynb #90d4bc25
 def print_datasets():

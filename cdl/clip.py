@@ -39,6 +39,9 @@ clip_configs = {  # name: open_clip CLIP config (embed_dim, vision_cfg, text_cfg
     'cdl-tiny-clip': dict(embed_dim=32,
                           vision_cfg=dict(image_size=32, patch_size=8, width=32, layers=2, head_width=16),
                           text_cfg=dict(context_length=16, vocab_size=49408, width=32, heads=2, layers=2)),
+    'cdl-tiny-clip-wide': dict(embed_dim=48,  # a larger tiny CLIP: a teacher for `cdl-tiny-clip` in tests and demos
+                               vision_cfg=dict(image_size=32, patch_size=8, width=48, layers=3, head_width=16),
+                               text_cfg=dict(context_length=16, vocab_size=49408, width=48, heads=3, layers=3)),
 }
 
 def _from_config(name:str) -> CLIPModel:

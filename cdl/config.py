@@ -22,11 +22,12 @@ import cdl.benchmarks  # registers ImageNet-R, ImageNet-A and CUB-200
 import cdl.five_datasets  # registers 5-datasets in both published orders
 import cdl.scenarios  # registers CORe50 and Gaussian-scheduled CIFAR-100
 import cdl.mtil  # registers the 11 MTIL datasets in Orders I and II
+from .clip_continual import clip_methods
 from .registry import accepted_params
 
 # %% auto #0
-__all__ = ['LR_SCHEDULES', 'RUNTIME', 'RUNTIME_FIELDS', 'epoch_lr', 'ModelSpec', 'RunConfig', 'ConfigError', 'resolve_device',
-           'config_diff', 'parse_sets', 'parse_grid']
+__all__ = ['LR_SCHEDULES', 'STEP_SCHEDULES', 'RUNTIME', 'RUNTIME_FIELDS', 'epoch_lr', 'step_lr', 'ModelSpec', 'RunConfig',
+           'ConfigError', 'resolve_device', 'config_diff', 'parse_sets', 'parse_grid']
 
 # %% ../nbs/05_config.ipynb #c081d144
 LR_SCHEDULES = {
@@ -40,6 +41,14 @@ LR_SCHEDULES = {
 def epoch_lr(lr, epoch, epochs, schedule='authors'):
     "Learning rate of `epoch` (0-based) of `epochs` under `schedule` (a key of `LR_SCHEDULES`)."
     return lr if epochs == 1 else lr * LR_SCHEDULES[schedule](epoch, epochs)
+
+STEP_SCHEDULES = {  # schedules set at every optimiser step: (step, total steps, warm-up steps) -> factor of lr
+    'warmup_cosine': lambda i, n, w: (i + 1) / w if i < w else 0.5 * (1 + math.cos(math.pi * (i - w) / max(n - w, 1))),
+}
+
+def step_lr(lr, step, total, schedule='warmup_cosine', warmup=100):
+    "Learning rate at optimiser `step` (0-based) of `total` under `schedule` (a key of `STEP_SCHEDULES`)."
+    return lr * STEP_SCHEDULES[schedule](step, total, warmup)
 
 # %% ../nbs/05_config.ipynb #e23d640a
 @dataclass
@@ -83,14 +92,15 @@ class RunConfig:
     synthetic: dict = field(default_factory=dict)  # `make_synthetic` arguments when dataset='synthetic'
     dataset_kwargs: dict = field(default_factory=dict)  # further options of the dataset's loader (`cdl_run --list-datasets`)
     # models
-    teacher: ModelSpec = field(default_factory=lambda: ModelSpec('vit_base_patch16_224.augreg_in21k_ft_in1k'))
+    teacher: ModelSpec | None = field(  # None: no teacher (CLIP methods: the student alone)
+        default_factory=lambda: ModelSpec('vit_base_patch16_224.augreg_in21k_ft_in1k'))
     student: ModelSpec = field(default_factory=lambda: ModelSpec('vit_small_patch16_224.augreg_in21k_ft_in1k'))
     pretrained: bool = True  # load timm's pretrained weights
     normalize: bool = (
         False  # standardise pixels with the weights' mean/std (default: raw [0, 1] pixels, as the authors)
     )
     # learner
-    learner: str = 'CODAPrompt'  # L2P, DualPrompt, CODAPrompt or APT
+    learner: str = 'CODAPrompt'  # a prompt learner (L2P, DualPrompt, CODAPrompt, APT, ...) or a CLIP method (ZSCL, ...)
     prompt_param: list | None = None  # the authors' prompt_param list
     learner_kwargs: dict = field(default_factory=dict)
     apt_merge: str = 'after_student'  # APT: both models merge after the student phase (authors), or 'after_own_phase'
@@ -107,7 +117,13 @@ class RunConfig:
     lr_batch_scale: int | None = None  # HiDe's scaling: every stage's lr times this (per-device) batch / 256
     lr_schedule: str = (
         'authors'  # 'authors' (cosine lagging one epoch, as the authors' scheduler), 'cosine', 'constant', 'step', 'full_cosine'
-    )
+    )  # or per optimiser step: 'warmup_cosine' (linear warm-up over `warmup_steps`, then cosine to 0)
+    warmup_steps: int = 100  # warm-up of 'warmup_cosine'
+    iterations: int | None = None  # optimiser steps per task instead of `epochs` (cycling through the task's data)
+    task_lr: list | dict | None = None  # lr per task: a list, or {task name or index: lr} (others: `lr`)
+    optimizer: str = 'adam'  # 'adam' (the prompt learners') or 'adamw' (CLIP fine-tuning)
+    weight_decay: float = 0.0
+    augment: str = 'auto'  # training augmentation: 'vit', 'clip' (CLIP's crops, no flips) or 'auto' (by learner)
     seed: int = 0
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
     # runtime
@@ -127,7 +143,8 @@ class RunConfig:
     )  # continue the run in `output_dir` from its last complete task
 
     def __post_init__(self):
-        self.teacher, self.student = ModelSpec.coerce(self.teacher), ModelSpec.coerce(self.student)
+        self.teacher = None if self.teacher is None else ModelSpec.coerce(self.teacher)
+        self.student = ModelSpec.coerce(self.student)
         self.student.query = 'student'
 
 # %% ../nbs/05_config.ipynb #5134b1bf
@@ -143,13 +160,17 @@ def _models_from_flat(d: dict) -> dict:
     "`d` with the flat per-model fields moved into `teacher` / `student` specs."
     d = dict(d)
     shared = d.pop('model_kwargs', None) or {}
-    specs = {m: asdict(ModelSpec.coerce(d.get(m, asdict(getattr(RunConfig(), m))))) for m in ('teacher', 'student')}
+    given = {m: d.get(m, asdict(getattr(RunConfig(), m))) for m in ('teacher', 'student')}
+    specs = {m: None if v is None else asdict(ModelSpec.coerce(v)) for m, v in given.items()}
     for m in specs:
-        specs[m]['kwargs'] = {**shared, **specs[m]['kwargs']}
+        if specs[m] is not None:
+            specs[m]['kwargs'] = {**shared, **specs[m]['kwargs']}
     for k, (m, f) in _LEGACY.items():
         if k not in d:
             continue
         v = d.pop(k)
+        if specs[m] is None:
+            raise ConfigError(f"{k} sets a field of the teacher, but teacher is None")
         specs[m][f] = {**specs[m][f], **(v or {})} if f == 'kwargs' else v
     return {**d, **specs}
 
@@ -205,21 +226,60 @@ def resolve_device(device):
     return d
 
 # %% ../nbs/05_config.ipynb #44fe629c
+@patch(as_prop=True)
+def family(self: RunConfig) -> str:
+    "'clip' when the learner is a CLIP method (ZSCL and its baselines, `cdl.clip_continual`), else 'vit'."
+    return 'clip' if clip_methods.key(str(self.learner)) else 'vit'
+
+@patch(as_prop=True)
+def augmentation(self: RunConfig) -> str:
+    "The training augmentation: `augment`, or for 'auto' CLIP's for CLIP methods and the ViTs' otherwise."
+    return {'auto': self.family}.get(self.augment, self.augment)
+
+def _positive(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+@patch
+def _family_errors(self: RunConfig, key) -> list:
+    "What cannot work across the two families (CLIP methods, prompt learners) and in the per-task learning rates."
+    errs, v = [], self.task_lr
+    if key in clip_methods and self.distiller not in ('none', 'KD'):
+        errs.append(f"distiller={self.distiller!r} does not apply to CLIP models; CLIP methods take 'none' or 'KD' "
+                    "(the student learns the teacher's zero-shot logits)")
+    if key in clip_methods and self.teacher is None and self.distiller != 'none':
+        errs.append(f"distiller={self.distiller!r} needs a teacher; set teacher or distiller='none'")
+    if key in learners and self.teacher is None:
+        errs.append(f"learner {key} distils a teacher ViT into the student; teacher=None is only for CLIP methods")
+    if isinstance(v, list) and (len(v) != self.n_tasks or not all(map(_positive, v))):
+        errs.append(f"task_lr as a list needs {self.n_tasks} positive rates (n_tasks), got {v!r}")
+    if isinstance(v, dict) and not all(map(_positive, v.values())):
+        errs.append(f"task_lr must map tasks to positive rates, got {v!r}")
+    if v is not None and not isinstance(v, (list, dict)):
+        errs.append(f"task_lr must be a list of rates, a {{task: rate}} mapping or None, got {v!r}")
+    return errs
+
+# %% ../nbs/05_config.ipynb #af3dd53d
 @patch
 def validate(self: RunConfig):
     "Check the configuration; raise `ConfigError` listing every problem."
     errs = []
     _choice(errs, 'dataset', self.dataset, [*datasets, 'synthetic'])
-    key = learner_key(str(self.learner))
+    key = learner_key(str(self.learner)) or clip_methods.key(str(self.learner))
     if key is None:
-        errs.append(f"learner={self.learner!r} is not one of {', '.join(learners)}")
+        errs.append(f"learner={self.learner!r} is not one of {', '.join(learners)} (prompt learners on ViTs) "
+                    f"or {', '.join(clip_methods)} (CLIP methods)")
     _choice(errs, 'distiller', self.distiller, list(distillers))
-    _choice(errs, 'teacher.query', self.teacher.query, ['student', 'self'])
+    if self.teacher is not None:
+        _choice(errs, 'teacher.query', self.teacher.query, ['student', 'self'])
+    errs += self._family_errors(key)
+    _choice(errs, 'optimizer', self.optimizer, ['adam', 'adamw'])
+    _choice(errs, 'augment', self.augment, ['auto', 'vit', 'clip'])
     _choice(errs, 'precision', self.precision, ['auto', 'fp32', 'bf16'])
     _choice(errs, 'pipeline', self.pipeline, ['auto', 'tensor', 'pil'])
-    _choice(errs, 'lr_schedule', self.lr_schedule, list(LR_SCHEDULES))
+    _choice(errs, 'lr_schedule', self.lr_schedule, [*LR_SCHEDULES, *STEP_SCHEDULES])
     _choice(errs, 'apt_merge', self.apt_merge, ['after_student', 'after_own_phase'])
-    for name in ('n_tasks', 'epochs', 'batch_size', 'eval_batch_size'):
+    counts = ['n_tasks', 'epochs', 'batch_size', 'eval_batch_size', 'warmup_steps']
+    for name in counts + (['iterations'] if self.iterations is not None else []):
         v = getattr(self, name)
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             errs.append(f"{name} must be a positive integer, got {v!r}")
@@ -249,6 +309,23 @@ def validate(self: RunConfig):
     if key:
         self.learner = key
     return self
+
+# %% ../nbs/05_config.ipynb #d17d0de1
+@patch
+def lr_of(self: RunConfig, task:int, task_names=None) -> float:
+    "The base learning rate of `task` (0-based; named `task_names[task]`): from `task_lr` if it names it, else `lr`."
+    v = self.task_lr
+    if isinstance(v, list):
+        return v[task]
+    if not v:
+        return self.lr
+    names = list(task_names or [])
+    unknown = [k for k in v if k not in names and not (isinstance(k, int) and 0 <= k < self.n_tasks)]
+    if unknown:
+        raise ConfigError(f"task_lr names {unknown}, which are not tasks of this run (names: {names or 'none'}, "
+                          f"or indices 0..{self.n_tasks - 1})")
+    name = names[task] if task < len(names) else None
+    return v.get(name, v.get(task, self.lr))
 
 # %% ../nbs/05_config.ipynb #63572d64
 RUNTIME_FIELDS = {f.name for f in dataclasses.fields(RunConfig) if f.metadata.get('runtime')}
@@ -299,5 +376,5 @@ def updated(self: RunConfig, **overrides):
     d = self.to_dict()
     for m in ('teacher', 'student'):
         if isinstance(overrides.get(m), dict):
-            overrides[m] = {**d[m], **overrides[m]}
+            overrides[m] = {**(d[m] or {}), **overrides[m]}
     return RunConfig.from_dict({**d, **overrides})

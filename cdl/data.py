@@ -71,6 +71,7 @@ class TaskSplit:
     class_order: str | list = None # a name in `class_orders` or a list of labels; excludes `class_order_seed`
     task_sizes: list = None # explicit classes per task (tasks of unequal size, e.g. one dataset per task)
     task_aware: bool = False # evaluate each test sample among its own task's classes, every task after every task
+    task_names: list = None # a name per task, e.g. the MTIL datasets ['Aircraft', 'Caltech101', ...]
 
     def __post_init__(self):
         if self.task_sizes is not None:

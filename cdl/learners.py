@@ -409,6 +409,10 @@ class ContinualModel(nn.Module):
     def task_id(self):
         return self.learner.task_id
 
+    @property
+    def img_size(self):
+        return self.backbone.img_size
+
     def trainable_state(self):
         "The learned part of the state dict (no frozen backbone weights)."
         return {k: v for k, v in self.state_dict().items() if not k.startswith('backbone.')}

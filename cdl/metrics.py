@@ -12,6 +12,9 @@ import torch
 import yaml
 from fastcore.basics import patch
 
+from .config import ConfigError
+from .runtime import open_log
+
 # %% auto #0
 __all__ = ['Metrics', 'RunDir', 'atomic_write', 'plot_acc_matrices', 'plot_avg_acc', 'save_plots']
 
@@ -131,6 +134,25 @@ class RunDir:
         return sorted(self.checkpoints.glob(f'step_{task:02d}_*.pt'))
     def has_checkpoints(self):
         return bool(self.checkpoint_files()) or any(self.checkpoints.glob('step_*.pt'))
+
+# %% ../nbs/05b_metrics.ipynb #56487de6
+@patch
+def open(self: RunDir, cfg, # the run's `RunConfig`
+         split:dict): # the split's description (`split.json`)
+    "Create (or check) the run folder, save `cfg` and `split`, and send the log there."
+    try:
+        self.path.mkdir(parents=True, exist_ok=True)
+        probe = self.path / '.write_test'
+        probe.write_text('ok')
+        probe.unlink()
+    except OSError as e:
+        raise ConfigError(f"output_dir {self.path} is not writable ({e.strerror}); choose another output_dir") from None
+    if not cfg.resume and self.has_checkpoints():
+        raise ConfigError(f"{self.path} already holds a run; pass resume=True (--resume) to continue it "
+                          "or choose a new output_dir")
+    cfg.save(self.config)
+    self.split.write_text(json.dumps(split))
+    open_log(self.log)
 
 # %% ../nbs/05b_metrics.ipynb #5f835f75
 def _read(path, load):

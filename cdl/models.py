@@ -15,15 +15,20 @@ from .config import RunConfig, ConfigError
 from .data import TaskSplit, ImageSet, get_dataset, make_synthetic, datasets
 from .scenarios import make_split
 from .registry import accepted_params
-from .pipelines import TensorLoader, pil_batches, eval_resize
+from .pipelines import TensorLoader, pil_batches, eval_resize, augmentations
 from .vit import PromptedViT
 from .learners import ContinualModel, get_learner, learner_key
 from .distillers import get_distiller
 from .kd_prompts import KDBranch
+from .schedules import distillation_schedule
+from .clip import load_clip, clip_configs
+from .clip_continual import ContinualCLIP, clip_methods, class_prompts, clip_schedule, _ref_paths
+from .runtime import derive_seed
 
 # %% auto #0
-__all__ = ['dataset_options', 'load_data', 'pretrain_synthetic', 'model_checkpoint', 'backbone', 'prepare_data', 'build_models',
-           'no_kd', 'RunData']
+__all__ = ['CLIP_MODEL_KWARGS', 'dataset_options', 'load_data', 'pretrain_synthetic', 'model_checkpoint', 'backbone',
+           'prepare_data', 'build_models', 'no_kd', 'vit_models', 'clip_model', 'run_classnames', 'clip_models',
+           'run_models', 'clip_reference', 'check_reference', 'RunData']
 
 # %% ../nbs/05c_models.ipynb #fb380660
 def dataset_options(cfg: RunConfig, name):
@@ -102,6 +107,9 @@ def backbone(cfg: RunConfig, which):
 def prepare_data(cfg: RunConfig):
     "Write what a run reads before it starts (synthetic data, the demo's stand-in weights) and check its task split; returns `cfg`."
     load_data(cfg)
+    if cfg.family == 'clip':
+        clip_reference(cfg)
+        return cfg
     for which in ('teacher', 'student'):
         model_checkpoint(cfg, which)
     return cfg
@@ -153,6 +161,101 @@ def no_kd(model):
     dims = dict(student_dim=b.embed_dim, teacher_dim=b.embed_dim, student_depth=b.depth, teacher_depth=b.depth)
     return get_distiller('none', **dims, n_tokens=b.n_tokens)
 
+# %% ../nbs/05c_models.ipynb #87012c64
+def vit_models(cfg: RunConfig, split) -> tuple:
+    "`(models, losses, schedule)` of a prompt-learner run: the distillation schedule."
+    teacher, student, distiller = build_models(cfg, split.n_classes, split.n_tasks)
+    models = {'teacher': teacher, 'student': student}
+    for m in models.values():
+        if hasattr(m.learner, 'bind_split'):
+            m.learner.bind_split(split)
+    if getattr(student.learner, 'tii_source', 'own') == 'teacher':
+        student.learner.share_tii(teacher.learner)
+    return models, {'none': no_kd(teacher), cfg.distiller: distiller}, distillation_schedule
+
+# %% ../nbs/05c_models.ipynb #d90aabd7
+CLIP_MODEL_KWARGS = ('templates', 'train_template', 'train_mode')  # `learner_kwargs` of the model, not the loss
+
+def clip_model(cfg: RunConfig, which, classnames, prompts, train_mode='whole') -> ContinualCLIP:
+    "The `ContinualCLIP` of model `which` ('teacher' or 'student') of `cfg` over `classnames`."
+    spec = getattr(cfg, which)
+    unknown = sorted(set(spec.kwargs) - {'pretrained', 'cache_dir'})
+    if unknown:
+        raise ConfigError(f"{which}.kwargs {unknown}: a CLIP model takes 'pretrained' (an open_clip weights tag) "
+                          "and 'cache_dir'")
+    tag = spec.kwargs.get('pretrained', None if spec.name in clip_configs else 'openai') if cfg.pretrained else None
+    try:
+        clip = load_clip(spec.name, tag, spec.checkpoint, seed=derive_seed(cfg.seed, 'init', which),
+                         cache_dir=spec.kwargs.get('cache_dir'))
+    except (ValueError, FileNotFoundError) as e:
+        raise ConfigError(f"{which}: {e}") from None
+    return ContinualCLIP(clip, classnames, *prompts, train_mode=train_mode)
+
+def run_classnames(classes, split) -> list:
+    "The class names `classes` (in original label order, underscores read as spaces) in `split`'s label order."
+    names = [None] * split.n_classes
+    for orig, new in enumerate(split.label_map.tolist()):
+        names[new] = str(classes[orig]).replace('_', ' ')
+    return names
+
+# %% ../nbs/05c_models.ipynb #2d42976a
+def clip_models(cfg: RunConfig, train, split) -> tuple:
+    "`(models, losses, schedule)` of a CLIP run: a `ContinualCLIP` and a CLIP method per model (the teacher first)."
+    kw = dict(cfg.learner_kwargs)
+    model_kw = {k: kw.pop(k) for k in CLIP_MODEL_KWARGS if k in kw}
+    sizes = list(getattr(split, 'sizes', None) or [split.n_classes])  # classes per task (domains: one group)
+    names = getattr(split, 'task_names', None) if len(sizes) == split.n_tasks else None
+    prompts = class_prompts(sizes, names, model_kw.get('templates'), model_kw.get('train_template'))
+    classnames, models, losses = run_classnames(train.classes, split), {}, {}
+    clip_reference(cfg)
+    for which in ('teacher', 'student'):
+        if getattr(cfg, which) is None:
+            continue
+        models[which] = clip_model(cfg, which, classnames, prompts, model_kw.get('train_mode', 'whole'))
+        models[which].bind_split(split)
+        kd = dict(kd_alpha=cfg.alpha, kd_T=cfg.temperature) if which == 'student' and cfg.distiller == 'KD' else {}
+        try:
+            losses[which] = clip_methods.build(cfg.learner, **kw, **kd)
+        except ValueError as e:
+            raise ConfigError(f"learner_kwargs: {e}") from None
+        losses[which].attach(models[which])
+    check_reference(cfg, losses['student'])
+    if len({m.img_size for m in models.values()}) > 1:
+        sizes = [m.img_size for m in models.values()]
+        raise ConfigError(f"teacher and student must take the same image size, got {sizes}")
+    return models, losses, clip_schedule
+
+def run_models(cfg: RunConfig, train, split) -> tuple:
+    "`(models, losses, schedule)` of `cfg` on the training set `train` cut by `split` (on the CPU, in fp32)."
+    return clip_models(cfg, train, split) if cfg.family == 'clip' else vit_models(cfg, split)
+
+# %% ../nbs/05c_models.ipynb #69403567
+def clip_reference(cfg: RunConfig):
+    "Write the synthetic reference images and captions of a CLIP run on synthetic data when its method reads them."
+    kw = {k: v for k, v in cfg.learner_kwargs.items() if k not in CLIP_MODEL_KWARGS}
+    try:
+        method = clip_methods.build(cfg.learner, **kw)
+    except ValueError as e:
+        raise ConfigError(f"learner_kwargs: {e}") from None
+    if cfg.dataset != 'synthetic' or not method.distills or method.reference != 'imagenet':
+        return
+    if not method.ref_images and not method.ref_captions:
+        syn = cfg.synthetic
+        make_synthetic(cfg.root, fmt='imagenet_ref', n_classes=syn.get('n_classes', 5), n_train=syn.get('n_train', 8),
+                       n_test=syn.get('n_test', 4), img_size=syn.get('img_size', 32), seed=syn.get('seed', 0))
+
+# %% ../nbs/05c_models.ipynb #d3ec6029
+def check_reference(cfg: RunConfig, method):
+    "Raise `ConfigError` when the reference images or captions that `method` distils on are missing."
+    if not method.distills or method.reference != 'imagenet':
+        return
+    images, captions = _ref_paths(method, cfg.root)
+    missing = [str(p) for p in (images, captions) if not p.exists()]
+    if missing:
+        raise ConfigError(f"{cfg.learner} distils on reference data, but {', '.join(missing)} do(es) not exist; set "
+                          "learner_kwargs ref_images (an ImageNet-style folder holding train/<wnid>/*.JPEG) and ref_captions "
+                          "(the Conceptual Captions validation TSV, Validation_GCC-1.1.0-Validation.tsv), or put them there")
+
 # %% ../nbs/05c_models.ipynb #701b92cc
 class RunData:
     "The train and test data of a run on `device`: remapped labels, the image stores, and `batches`."
@@ -160,7 +263,8 @@ class RunData:
         self.cfg, self.split, self.kind, self.device, self.img_size = cfg, split, kind, device, img_size
         self.rank, self.world = rank, world
         self.train_y, self.test_y = split.remap(train_set.targets), split.remap(test_set.targets)
-        self.test_resize = eval_resize(kind, img_size)
+        self.augment = cfg.augmentation  # 'vit' or 'clip': the crops and flips of training, the test resize
+        self.test_resize = eval_resize(kind, img_size) if self.augment == 'vit' else img_size
         in_memory = isinstance(train_set, ImageSet)  # a uint8 store (CIFAR-100); image files are read with PIL by default
         self.pipeline = {'auto': 'tensor' if in_memory else 'pil'}.get(cfg.pipeline, cfg.pipeline)
         if self.pipeline == 'tensor' and hasattr(train_set, 'to_imageset'):  # ImageNet-R: decode once, cache
@@ -183,12 +287,13 @@ def batches(self: RunData, train, idx, batch_size, generator=None, shuffle=None,
     from_train = train if from_train is None else from_train
     if self.pipeline == 'tensor':
         x, y = (self.train_x, self.train_yd) if from_train else (self.test_x, self.test_yd)
+        aug = augmentations[self.augment]
         how = dict(train=train, img_size=self.img_size, resize_to=self.test_resize, indices=idx, generator=generator,
-                   shuffle=shuffle)
+                   shuffle=shuffle, scale=aug['scale'], flip=aug['flip'])
         loader = TensorLoader.from_tensors(x, y, batch_size, **how, **ddp)
     else:
         ds, g = (self.train_set if from_train else self.test_set), generator or torch.Generator().manual_seed(0)
         how = (self.kind, idx, batch_size, self.img_size, train, g, self.cfg.num_workers, self.device)
-        loader = pil_batches(ds, self.split.label_map, *how, **ddp, shuffle=shuffle)
+        loader = pil_batches(ds, self.split.label_map, *how, **ddp, shuffle=shuffle, augment=self.augment)
     for n, (xb, yb, *_) in enumerate(loader):
         yield xb, yb, min(batch_size, len(idx) - n * batch_size)

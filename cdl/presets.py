@@ -9,8 +9,9 @@ from .config import RunConfig, ConfigError
 
 # %% auto #0
 __all__ = ['presets', 'register_preset', 'PAPER_DATASETS', 'PAPER_LEARNERS', 'PAPER_DISTILLERS', 'VIT_S', 'VIT_B', 'VIT_L',
-           'PAPER_PAIRS', 'VIT_T', 'V1_PAIRS', 'VIT_B_IN21K', 'VIT_S_IN21K', 'HIDE_DATASETS', 'preset_dict',
-           'get_preset', 'demo', 'paper_presets', 'v1_presets', 'hide_presets']
+           'PAPER_PAIRS', 'VIT_T', 'V1_PAIRS', 'VIT_B_IN21K', 'VIT_S_IN21K', 'HIDE_DATASETS', 'CLIP_B16', 'CLIP_L14',
+           'CLIP_METHODS', 'MTIL_RUN', 'CIL_ZSCL', 'preset_dict', 'get_preset', 'demo', 'paper_presets', 'v1_presets',
+           'hide_presets', 'zscl_demo', 'zscl_presets']
 
 # %% ../nbs/05a_presets.ipynb #4489b348
 presets = Registry('preset')
@@ -123,4 +124,46 @@ def hide_presets():
     return out
 
 for _name, _cfg in hide_presets().items():
+    register_preset(lambda _cfg=_cfg: dict(_cfg), name=_name)
+
+# %% ../nbs/05a_presets.ipynb #44c0a71c
+@register_preset(name='zscl-demo')
+def zscl_demo():
+    "ZSCL on a tiny random CLIP over 3 synthetic MTIL datasets (Aircraft, DTD, EuroSAT), CPU, well under a minute."
+    return dict(dataset='synthetic', root='data/zscl-demo', n_tasks=3, pretrained=False,
+                synthetic=dict(fmt='mtil', n_classes=4, n_train=16, n_test=8, img_size=32, seed=0),
+                dataset_kwargs=dict(members=['Aircraft', 'DTD', 'EuroSAT']),
+                learner='ZSCL', learner_kwargs=dict(avg_freq=10), teacher=None, student='cdl-tiny-clip',
+                distiller='none', iterations=40, batch_size=16, lr=1e-3, lr_schedule='warmup_cosine',
+                warmup_steps=5, optimizer='adamw', num_workers=0, output_dir='runs/zscl-demo')
+
+# %% ../nbs/05a_presets.ipynb #e27efc31
+CLIP_B16, CLIP_L14 = 'ViT-B-16', 'ViT-L-14'  # open_clip names; the OpenAI weights by default
+CLIP_METHODS = {'zscl': 'ZSCL', 'finetune': 'FineTune', 'lwf': 'LwF', 'wiseft': 'WiSEFT', 'zeroshot': 'ZeroShot'}
+MTIL_RUN = dict(iterations=1000, batch_size=64, lr=1e-5, task_lr={'Aircraft': 5e-5, 'MNIST': 5e-5},
+                lr_schedule='warmup_cosine', warmup_steps=100, optimizer='adamw', weight_decay=0.0)
+
+def zscl_presets():
+    "ZSCL and its baselines on MTIL (Orders I and II) and class-incremental CIFAR-100, as {name: partial config}."
+    out = {}
+    for order, dataset in (('mtil', 'mtil'), ('mtil2', 'mtil_order2')):
+        for k, method in CLIP_METHODS.items():
+            out[f'zscl-{order}-{k}'] = dict(dataset=dataset, n_tasks=11, learner=method, teacher=None, student=CLIP_B16,
+                                           distiller='none', **MTIL_RUN)
+    out['zscl-mtil-kd-vitl14-vitb16'] = dict(dataset='mtil', n_tasks=11, learner='ZSCL', teacher=CLIP_L14,
+                                             student=CLIP_B16, distiller='KD', alpha=0.5, temperature=2.0, **MTIL_RUN)
+    for n in (10, 20, 50):
+        for k in ('zscl', 'finetune', 'zeroshot'):
+            out[f'zscl-cil-cifar100-{n}-{k}'] = dict(
+                dataset='cifar100', n_tasks=n, class_order='icarl_cifar100', learner=CLIP_METHODS[k], teacher=None,
+                student=CLIP_B16, distiller='none', epochs=1, batch_size=64, lr=7.1e-6, lr_schedule='warmup_cosine',
+                warmup_steps=30, optimizer='adamw', learner_kwargs=dict(
+                    templates='a bad photo of a {}.', **(CIL_ZSCL if k == 'zscl' else {})))
+    return {name: dict(cfg, output_dir=f'runs/{name}') for name, cfg in out.items()}
+
+# ZSCL's class-incremental recipe: both reference terms at weight 5, an ensemble every 10 steps, no L2 term; its
+# reference images are Conceptual Captions images (point `ref_images` at a folder of them)
+CIL_ZSCL = dict(image_loss=5.0, text_loss=5.0, avg_freq=10, l2=0.0)
+
+for _name, _cfg in zscl_presets().items():
     register_preset(lambda _cfg=_cfg: dict(_cfg), name=_name)

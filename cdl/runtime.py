@@ -10,7 +10,7 @@ import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['log', 'dist_env', 'init_dist', 'all_reduce_grads', 'autocast', 'derive_seed', 'open_log']
+__all__ = ['log', 'dist_env', 'init_dist', 'all_reduce_grads', 'autocast', 'derive_seed', 'open_log', 'progress_bar', 'tick']
 
 # %% ../nbs/05d_runtime.ipynb #e31a1dd4
 def dist_env():
@@ -62,3 +62,19 @@ def open_log(path):
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
     log.propagate = False
+
+# %% ../nbs/05d_runtime.ipynb #8946170c
+def progress_bar(total:int, desc:str, enabled:bool=True):
+    "A tqdm bar of `total` batches described by `desc`, or None when not `enabled`."
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, leave=False, unit='batch', dynamic_ncols=True)
+
+def tick(bar, step:int, sync_every:int, total, img_s:float):
+    "Advance `bar` (if any) after batch `step`; every `sync_every` batches show the summed losses `total`."
+    if bar is None:
+        return
+    if (step + 1) % sync_every == 0:
+        bar.set_postfix(loss='/'.join(f'{v:.3f}' for v in total.tolist()), img_s=f'{img_s:.0f}')
+    bar.update()

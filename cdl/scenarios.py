@@ -80,7 +80,8 @@ def groups(self:TaskSplit, which:str, labels) -> tuple:
 @patch
 def describe(self:TaskSplit) -> dict:
     "The scenario, the classes per task and the original labels of each task, for the run folder."
-    return dict(scenario=self.scenario, sizes=self.sizes, classes_per_task=[[int(c) for c in t] for t in self.tasks])
+    names = {'task_names': list(self.task_names)} if self.task_names else {}
+    return dict(scenario=self.scenario, sizes=self.sizes, **names, classes_per_task=[[int(c) for c in t] for t in self.tasks])
 
 # %% ../nbs/00e_scenarios.ipynb #4d1840b4
 @dataclass
@@ -232,7 +233,7 @@ def class_incremental(n_classes, n_tasks, first_task=None, class_order_seed=None
         if n_tasks != len(task_sizes):
             raise ValueError(f"this benchmark has {len(task_sizes)} tasks ({', '.join(map(str, task_names or []))}); "
                              f"set n_tasks={len(task_sizes)} (got {n_tasks})")
-        return TaskSplit(n_classes, task_sizes=task_sizes, task_aware=task_aware)
+        return TaskSplit(n_classes, task_sizes=task_sizes, task_aware=task_aware, task_names=task_names)
     first = first_task or n_classes // n_tasks
     other = (n_classes - first) // max(n_tasks - 1, 1) if n_tasks > 1 else first
     if first < 1 or other < 1 or first + other * (n_tasks - 1) != n_classes:

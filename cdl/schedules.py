@@ -25,6 +25,7 @@ class Train:
     "A stage of a task: its `phases` train batch by batch on the same batches, each with its own optimiser."
     phases: list
     epochs: int | None = None  # default: the run's `epochs`
+    iterations: int | None = None  # optimiser steps instead of epochs (default: the run's, unless `epochs` is set)
     optimizer: Callable | None = None  # params, lr -> optimiser (default: Adam)
     lr: float | None = None  # default: the run's `lr`
     lr_schedule: str | None = None  # default: the run's `lr_schedule`

@@ -221,7 +221,8 @@ _ROLES = Metrics(1).roles  # the models of a run: ('teacher', 'student')
 def run_table(summary):
     "Final average accuracy and both forgetting measures of the teacher and the student of one run."
     keys = ('final_avg_acc', 'forgetting', 'forgetting_authors')
-    df = pd.DataFrame({r: {k: np.nan if summary[r][k] is None else summary[r][k] for k in keys} for r in _ROLES}).T
+    df = pd.DataFrame({r: {k: np.nan if summary[r][k] is None else summary[r][k] for k in keys}
+                       for r in _ROLES if r in summary}).T  # a CLIP run may have no teacher
     df['tasks_done'] = summary['tasks_done']
     df.index.name = 'model'
     return df
@@ -249,8 +250,8 @@ def summarize(records, by=('config',)):
     "Mean, std and count over the records of each group `by`: columns `<role>_<acc|forgetting>_<mean|std>`, `n_seeds`."
     measures = [(role, m, key) for role in _ROLES for m, key in _MEASURES.items()]
     value = lambda v: np.nan if v is None else v  # None: a measure that does not apply (forgetting on CORe50)
-    rows = [{**{k: r[k] for k in by}, **{f'{role}_{m}': value(r['summary'][role][key]) for role, m, key in measures}}
-            for r in records]
+    rows = [{**{k: r[k] for k in by}, **{f'{role}_{m}': value(r['summary'].get(role, {}).get(key))  # no teacher: NaN
+                                         for role, m, key in measures}} for r in records]
     g = pd.DataFrame(rows).groupby(list(by), sort=False)
     out = g.agg(['mean', 'std'])
     out.columns = [f'{c}_{stat}' for c, stat in out.columns]
@@ -260,7 +261,7 @@ def summarize(records, by=('config',)):
 # %% ../nbs/05h_sweep.ipynb #0bbee0f4
 def format_table(table, by=('config',)):
     "`summarize`'s table as strings 'mean ± std' in percent, for Markdown."
-    pm = lambda m, s: f'{m * 100:.2f}' if np.isnan(s) else f'{m * 100:.2f} ± {s * 100:.2f}'
+    pm = lambda m, s: 'n/a' if np.isnan(m) else f'{m * 100:.2f}' if np.isnan(s) else f'{m * 100:.2f} ± {s * 100:.2f}'
     out = table[list(by)].copy()
     for role in _ROLES:
         for m in _MEASURES:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05f_trainer.ipynb #a68ae59f
 from __future__ import annotations
-import json, math, random, time
+import math, random, time
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +12,12 @@ import torch
 import torch.distributed as dist
 from fastcore.basics import patch
 
-from .config import RunConfig, ConfigError, epoch_lr, resolve_device, config_diff
+from .config import RunConfig, ConfigError, epoch_lr, step_lr, STEP_SCHEDULES, resolve_device, config_diff
 from .metrics import Metrics, RunDir, save_plots
-from .models import load_data, build_models, no_kd, RunData
-from .schedules import Phase, Train, AfterTask, distillation_schedule
+from .models import load_data, run_models, RunData
+from .schedules import Phase, Train, AfterTask
 from .benchmarks import split_hash
-from .runtime import dist_env, init_dist, all_reduce_grads, autocast, derive_seed, log, open_log
+from .runtime import dist_env, init_dist, all_reduce_grads, autocast, derive_seed, log, progress_bar, tick
 
 # %% auto #0
 __all__ = ['ContinualTrainer']
@@ -25,8 +25,8 @@ __all__ = ['ContinualTrainer']
 # %% ../nbs/05f_trainer.ipynb #eb25d355
 class ContinualTrainer:
     "Continual training of the models of `cfg` over its tasks, following `schedule`."
-    def __init__(self, cfg: RunConfig, schedule=distillation_schedule):
-        self.cfg, self.schedule = cfg.validate(), schedule
+    def __init__(self, cfg: RunConfig, schedule=None): # default: the run's (`run_models`)
+        self.cfg = cfg.validate()
         self.rank, self.world, local = dist_env()
         self.device = resolve_device(cfg.device)
         if self.world > 1 and self.device.type == 'cuda':
@@ -39,24 +39,18 @@ class ContinualTrainer:
         self.split, self.split_hash = loaded[2], split_hash(*loaded[:3])
         self.n_tasks, self.n_classes = self.split.n_tasks, self.split.n_classes
         torch.manual_seed(derive_seed(cfg.seed, 'init'))
-        teacher, student, distiller = build_models(cfg, self.n_classes, self.n_tasks)
+        self.models, self.losses, default = run_models(cfg, loaded[0], self.split)
+        self.schedule = schedule or default
         if self.world > 1 and self.rank == 0:
             dist.barrier()
-        self.models = {'teacher': teacher, 'student': student}
-        for m in self.models.values():  # learners that map classes to tasks (HiDe) learn the split's
-            if hasattr(m.learner, 'bind_split'):
-                m.learner.bind_split(self.split)
-        if getattr(student.learner, 'tii_source', 'own') == 'teacher':
-            student.learner.share_tii(teacher.learner)
-        self.losses = {'none': no_kd(teacher), cfg.distiller: distiller}
-        self.query_source = {'teacher': 'student' if cfg.teacher.query == 'student' else 'teacher', 'student': 'student'}
+        self.query_source = {n: 'student' if n == 'teacher' and cfg.teacher.query == 'student' else n for n in self.models}
         for m in [*self.models.values(), *self.losses.values()]:
             m.to(self.device)
         self.precision = {'auto': 'bf16' if self.device.type == 'cuda' else 'fp32'}.get(cfg.precision, cfg.precision)
         roles = [*self.models, *(f'{n}_{k}' for n, m in self.models.items() for k in m.learner.extra_measures)]
         self.metrics, self.history, self.writer = Metrics(self.n_tasks, roles, self.split.columns), [], None
         self.extra_accs = {}  # accuracies measured by post-task steps (HiDe: before alignment)
-        self.data = RunData(cfg, *loaded, self.device, student.backbone.img_size, self.rank, self.world)
+        self.data = RunData(cfg, *loaded, self.device, self.student.img_size, self.rank, self.world)
         if cfg.compile:
             for m in self.models.values():
                 m.backbone.forward = torch.compile(m.backbone.forward, dynamic=False)
@@ -117,57 +111,67 @@ def optimizer(self: ContinualTrainer, phase: Phase, make=None):
     params += list(self.losses[phase.loss].parameters())
     if make is not None:
         return params, make(params, self.cfg.lr)
+    Opt = {'adam': torch.optim.Adam, 'adamw': torch.optim.AdamW}[self.cfg.optimizer]
     by_scale = {}  # parameters tagged `lr_scale` (e.g. HiDe's head at 0.1 lr) form their own group
     for p in params:
         by_scale.setdefault(getattr(p, 'lr_scale', 1.0), []).append(p)
     groups = [dict(params=ps, lr_scale=s) for s, ps in by_scale.items()]
     fused = self.device.type == 'cuda'
-    return params, torch.optim.Adam(groups, lr=self.cfg.lr, betas=(0.9, 0.999), weight_decay=0, fused=fused)
+    return params, Opt(groups, lr=self.cfg.lr, betas=(0.9, 0.999), weight_decay=self.cfg.weight_decay, fused=fused)
 
 # %% ../nbs/05f_trainer.ipynb #58627a2b
 @patch
 def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
-    "Train the phases of `stage` on `task`; returns {model: per-epoch mean losses}."
+    "Train the phases of `stage` on `task` for its epochs (or optimiser steps); returns {model: per-epoch mean losses}."
     c, dev, name = self.cfg, self.device, stage.name
-    epochs, lr0, schedule = stage.epochs or c.epochs, stage.lr or c.lr, stage.lr_schedule or c.lr_schedule
-    lr0 *= (c.lr_batch_scale or 256) / 256  # HiDe: lr x batch / 256
+    iters = stage.iterations or (c.iterations if stage.epochs is None else None)  # steps instead of epochs
+    epochs, schedule = stage.epochs or c.epochs, stage.lr_schedule or c.lr_schedule
+    lr0 = (stage.lr or c.lr_of(task, getattr(self.split, 'task_names', None))) * (c.lr_batch_scale or 256) / 256
     opts = [self.optimizer(p, stage.optimizer) for p in stage.phases]
+    hooks = [h for h in (self.losses[p.loss] for p in stage.phases) if hasattr(h, 'start_stage')]  # CLIP methods
+    for h in hooks:
+        h.start_stage(self, stage, task)
     start, end = self.split.train_range(task)
-    losses = {p.model: [] for p in stage.phases}
-    for epoch in range(epochs):
-        lr = epoch_lr(lr0, epoch, epochs, schedule)
-        for _, opt in opts:
-            for g in opt.param_groups:
-                g['lr'] = lr * g.get('lr_scale', 1.0)
+    losses, done, epoch = {p.model: [] for p in stage.phases}, 0, 0
+    while done < iters if iters else epoch < epochs:
         gen = torch.Generator().manual_seed(derive_seed(c.seed, task, name, epoch))
         idx, shuffle = self.split.train_indices(task, self.data.train_y, c.batch_size, gen)
+        n_batches = min(math.ceil(len(idx) / c.batch_size), c.max_batches or 10**9)
+        n_epochs = math.ceil(iters / n_batches) if iters else epochs
+        lr = epoch_lr(lr0, epoch, n_epochs, schedule) if schedule not in STEP_SCHEDULES else lr0
         torch.manual_seed(derive_seed(c.seed, task, name, epoch, 'torch'))
         total, seen, t0 = torch.zeros(len(opts), device=dev), 0, time.perf_counter()
-        bar = self._bar(min(math.ceil(len(idx) / c.batch_size), c.max_batches or 10**9),
-                        f"task {task + 1}/{self.n_tasks} {name:7s} ep {epoch + 1}/{epochs}")
+        desc = f"task {task + 1}/{self.n_tasks} {name:7s} ep {epoch + 1}/{n_epochs}"
+        bar = progress_bar(min(n_batches, iters - done) if iters else n_batches, desc, c.progress and not self.rank)
         for step, (x, y, gb) in enumerate(self.batches(True, idx, c.batch_size, gen, shuffle)):
+            if schedule in STEP_SCHEDULES:
+                lr = step_lr(lr0, done, iters or epochs * n_batches, schedule, c.warmup_steps)
             for i, (phase, (params, opt)) in enumerate(zip(stage.phases, opts)):
+                for g in opt.param_groups:
+                    g['lr'] = lr * g.get('lr_scale', 1.0)
                 total[i] += self.train_step(phase, opt, params, x, y, start, end, gb, stage.clip) * len(x)
-            seen += len(x)
-            if bar is not None:
-                _tick(bar, step, sync_every, total, seen * self.world / (time.perf_counter() - t0))
+            for h in hooks:
+                h.after_step(done)
+            seen, done = seen + len(x), done + 1
+            tick(bar, step, sync_every, total, seen * self.world / (time.perf_counter() - t0))
+            if done == iters:
+                break
         if bar is not None:
             bar.close()
         mean = (total / max(seen, 1)).tolist()
         for p, l in zip(stage.phases, mean):
             losses[p.model].append(l)
         self._log(
-            f"task {task + 1}/{self.n_tasks} | {name:7s} | epoch {epoch + 1}/{epochs} | loss {'/'.join(f'{l:.4f}' for l in mean)} | "
+            f"task {task + 1}/{self.n_tasks} | {name:7s} | epoch {epoch + 1}/{n_epochs} | "
+            f"loss {'/'.join(f'{l:.4f}' for l in mean)} | "
             f"lr {lr:.2e} | {seen * self.world / (time.perf_counter() - t0):.0f} img/s",
             **{f'{p.model}/loss/task{task}': l for p, l in zip(stage.phases, mean)},
             step=epoch,
         )
+        epoch += 1
+    for h in hooks:
+        h.end_stage(done)
     return losses
-
-def _tick(bar, step, sync_every, total, img_s):
-    if (step + 1) % sync_every == 0:
-        bar.set_postfix(loss='/'.join(f'{v:.3f}' for v in total.tolist()), img_s=f'{img_s:.0f}')
-    bar.update()
 
 # %% ../nbs/05f_trainer.ipynb #54f1b6c0
 @patch
@@ -183,7 +187,7 @@ def train_phase(self: ContinualTrainer, model, task):
 def inference_loss(self: ContinualTrainer, task=0):
     "{model: the loss whose `predict` gives its inference logits}: the last phase that trains it (`none` if none does)."
     trained = {p.model: p.loss for s in self.schedule(self, task) if isinstance(s, Train) for p in s.phases}
-    return {n: trained.get(n, 'none') for n in self.models}
+    return {n: trained.get(n, n if n in self.losses else 'none') for n in self.models}
 
 # %% ../nbs/05f_trainer.ipynb #3523e2e1
 @patch
@@ -262,27 +266,15 @@ def load_checkpoint(self: ContinualTrainer):
 @patch
 def _open_run(self: ContinualTrainer):
     "Create (or check) the run folder, save the config, set up the log file and TensorBoard."
-    self.writer, rd = None, self.run_dir
+    self.writer = None
     if self.rank != 0:
         return
-    try:
-        rd.path.mkdir(parents=True, exist_ok=True)
-        probe = rd.path / '.write_test'
-        probe.write_text('ok')
-        probe.unlink()
-    except OSError as e:
-        raise ConfigError(f"output_dir {rd.path} is not writable ({e.strerror}); choose another output_dir") from None
-    if not self.cfg.resume and rd.has_checkpoints():
-        raise ConfigError(f"{rd.path} already holds a run; pass resume=True (--resume) to continue it "
-                          "or choose a new output_dir")
-    self.cfg.save(rd.config)
     split = dict(dataset=self.cfg.dataset, benchmark=self.data.kind, hash=self.split_hash, **self.split.describe())
-    rd.split.write_text(json.dumps(split))
-    open_log(rd.log)
+    self.run_dir.open(self.cfg, split)
     log.info(f"split {self.data.kind}: {self.split.scenario}, {self.split.n_tasks} tasks, hash {self.split_hash}")
     if self.cfg.tensorboard:
         from torch.utils.tensorboard import SummaryWriter
-        self.writer = SummaryWriter(rd.tensorboard)
+        self.writer = SummaryWriter(self.run_dir.tensorboard)
 
 @patch
 def _log(self: ContinualTrainer, msg, step=0, **scalars):
@@ -293,13 +285,6 @@ def _log(self: ContinualTrainer, msg, step=0, **scalars):
         return
     for k, v in scalars.items():
         self.writer.add_scalar(k, v, step)
-
-@patch
-def _bar(self: ContinualTrainer, total, desc):
-    if not self.cfg.progress or self.rank != 0:
-        return None
-    from tqdm import tqdm
-    return tqdm(total=total, desc=desc, leave=False, unit='batch', dynamic_ncols=True)
 
 # %% ../nbs/05f_trainer.ipynb #0a093a51
 @patch

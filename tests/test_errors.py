@@ -25,7 +25,9 @@ def test_unknown_distiller(tmp_path):
 
 
 def test_unknown_learner_and_field(tmp_path):
-    _fails(['demo', '--set', 'learner=LwF', '--output_dir', str(tmp_path / 'r')], "learner='LwF'", 'CODAPrompt')
+    _fails(['demo', '--set', 'learner=EWC', '--output_dir', str(tmp_path / 'r')], "learner='EWC'", 'CODAPrompt', 'ZSCL')
+    # a CLIP method (LwF is one) on the demo's ViTs: the fields that do not fit are named
+    _fails(['demo', '--set', 'learner=LwF', '--output_dir', str(tmp_path / 'r')], "distiller='KD_Token' does not apply to CLIP")
     _fails(['demo', '--set', 'epoch=2'], "did you mean 'epochs'")
 
 
@@ -59,9 +61,10 @@ def test_list_presets():
         p = subprocess.run(cli(flag), capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
         names = [l.split()[0] for l in p.stdout.splitlines()]
-        assert len(names) == 1 + 112 + 36 + 8 and 'demo' in names and 'imr-apt-reviewkd-vitl-vitb' in names
+        assert len(names) == 1 + 112 + 36 + 8 + 1 + 20 and 'demo' in names and 'imr-apt-reviewkd-vitl-vitb' in names
         assert 'cifar100-codap-deit-vitb-vits' in names and 'v1-imr-l2p-prompt_map-vitb-vitt' in names
         assert 'hide-cub200-kd_token-vitb-vits' in names
+        assert {'zscl-demo', 'zscl-mtil2-lwf', 'zscl-cil-cifar100-50-zeroshot'} <= set(names)
 
 
 def test_list_datasets():
