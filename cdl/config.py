@@ -121,9 +121,11 @@ class RunConfig:
     warmup_steps: int = 100  # warm-up of 'warmup_cosine'
     iterations: int | None = None  # optimiser steps per task instead of `epochs` (cycling through the task's data)
     task_lr: list | dict | None = None  # lr per task: a list, or {task name or index: lr} (others: `lr`)
-    optimizer: str = 'adam'  # 'adam' (the prompt learners') or 'adamw' (CLIP fine-tuning)
+    optimizer: str = 'adam'  # 'adam' (the prompt learners'), 'adamw' (CLIP fine-tuning) or 'sgd' (official L2P, CORe50)
     weight_decay: float = 0.0
-    augment: str = 'auto'  # training augmentation: 'vit', 'clip' (CLIP's crops, no flips) or 'auto' (by learner)
+    clip_grad: float | None = None  # clip each phase's gradient norm to this (official L2P/DualPrompt: 1.0)
+    freeze_backbone: bool = True  # False: the ViT backbones train too (official L2P on CORe50)
+    augment: str = 'auto'  # 'vit', 'clip' (CLIP's crops, no flips), 'l2p' (official L2P) or 'auto' (by learner)
     seed: int = 0
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
     # runtime
@@ -272,8 +274,10 @@ def validate(self: RunConfig):
     if self.teacher is not None:
         _choice(errs, 'teacher.query', self.teacher.query, ['student', 'self'])
     errs += self._family_errors(key)
-    _choice(errs, 'optimizer', self.optimizer, ['adam', 'adamw'])
-    _choice(errs, 'augment', self.augment, ['auto', 'vit', 'clip'])
+    _choice(errs, 'optimizer', self.optimizer, ['adam', 'adamw', 'sgd'])
+    _choice(errs, 'augment', self.augment, ['auto', 'vit', 'clip', 'l2p'])
+    if self.clip_grad is not None and not _positive(self.clip_grad):
+        errs.append(f"clip_grad must be a positive gradient norm or None, got {self.clip_grad!r}")
     _choice(errs, 'precision', self.precision, ['auto', 'fp32', 'bf16'])
     _choice(errs, 'pipeline', self.pipeline, ['auto', 'tensor', 'pil'])
     _choice(errs, 'lr_schedule', self.lr_schedule, [*LR_SCHEDULES, *STEP_SCHEDULES])

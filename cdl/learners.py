@@ -108,34 +108,85 @@ class L2P(Learner):
     name, params = 'L2P', (('pool', int), ('length', int), ('deep', int))
     def __init__(self, embed_dim, depth, n_tasks, query_dim=None,
                  pool=30, # number of prompts in the pool
-                 length=20, # prompt length (half keys, half values)
+                 length=20, # prompt length (half keys, half values; prompt-tuning: tokens)
                  deep=-1, # > 0: prompts at layers 0-4, else layer 0 only
                  top_k=5, # prompts selected per image
+                 prompt_tuning:bool=False, # the prompts are tokens of the sequence (official L2P), not prefixes
+                 classifier:str='token', # the head reads [CLS] ('token') or the mean of the prompt outputs ('prompt')
+                 batchwise:bool=False, # every image uses the `top_k` prompts chosen most often in its batch
+                 prompt_mask:bool=False, # training: task t uses slots t*top_k .. (t+1)*top_k - 1, whatever the match
+                 copy_previous:bool=False, # with `prompt_mask`: a task's slots start as the previous task's
+                 init_scale:float=1.0, # keys and prompts start uniform in [0, init_scale) (official: 0.01)
+                 pull:float=1.0, # weight of the matching loss
                  prompt_param=None): # authors' list [pool, length, deep]
         super().__init__(embed_dim, depth, n_tasks, query_dim)
         kw = parse_prompt_param(type(self), prompt_param, dict(pool=pool, length=length, deep=deep))
         self.pool, self.length, self.deep, self.top_k = kw['pool'], kw['length'], kw['deep'], top_k
+        store_attr('prompt_tuning,classifier,batchwise,prompt_mask,copy_previous,pull')
         _check_positive(self.name, pool=self.pool, length=self.length, top_k=top_k)
-        _check_even(self.name, length=self.length)
-        if top_k > self.pool:
-            raise ValueError(f"L2P: top_k={top_k} is larger than the pool ({self.pool})")
+        if not prompt_tuning:
+            _check_even(self.name, length=self.length)
+        self._check_options(n_tasks)
         self.layers = self._check_layers(range(5) if self.deep > 0 else [0])
-        self.keys = nn.ParameterList([nn.Parameter(torch.rand(self.pool, self.query_dim)) for _ in self.layers])
-        self.prompts = nn.ParameterList([nn.Parameter(torch.rand(self.pool, self.length, embed_dim))
+        self.keys = nn.ParameterList([nn.Parameter(torch.rand(self.pool, self.query_dim) * init_scale)
+                                      for _ in self.layers])
+        self.prompts = nn.ParameterList([nn.Parameter(torch.rand(self.pool, self.length, embed_dim) * init_scale)
                                          for _ in self.layers])
 
-    def forward(self, query):
-        "Prompts of the `top_k` keys closest to `query` (B, Dq) at each prompt layer, and the matching loss."
-        out, loss = Prompts(), query.new_zeros(())
-        for l, keys, prompts in zip(self.layers, self.keys, self.prompts):
-            sim = _cos(query, keys)  # (B, pool)
-            top_sim, idx = sim.topk(self.top_k, dim=1)  # (B, k)
-            p = prompts[idx]  # (B, k, L, D)
+    def _check_options(self, n_tasks):
+        if self.top_k > self.pool:
+            raise ValueError(f"L2P: top_k={self.top_k} is larger than the pool ({self.pool})")
+        if self.classifier not in ('token', 'prompt') or (self.classifier == 'prompt' and not self.prompt_tuning):
+            raise ValueError(f"L2P: classifier must be 'token' or 'prompt' (the latter with prompt_tuning=True), "
+                             f"got {self.classifier!r}")
+        if self.prompt_tuning and self.deep > 0:
+            raise ValueError("L2P: prompt_tuning puts the prompts in the sequence at layer 0; set deep <= 0")
+        if self.prompt_mask and self.pool < n_tasks * self.top_k:
+            raise ValueError(f"L2P: prompt_mask gives each of the {n_tasks} tasks top_k={self.top_k} slots, "
+                             f"but the pool has {self.pool}")
+        if self.copy_previous and not self.prompt_mask:
+            raise ValueError("L2P: copy_previous copies the previous task's slots, which only prompt_mask defines")
+
+# %% ../nbs/02_learners.ipynb #01dded9d
+@patch
+def select(self:L2P, sim):
+    "Slots (B, top_k) of the prompts each image uses, from the query-key cosines `sim` (B, pool)."
+    B, k = sim.shape[0], self.top_k
+    if self.training and self.prompt_mask:
+        return torch.arange(self.task_id * k, (self.task_id + 1) * k, device=sim.device).expand(B, -1)
+    idx = sim.topk(k, dim=1).indices  # (B, k)
+    if self.batchwise:
+        counts = torch.bincount(idx.flatten(), minlength=self.pool)  # (pool,)
+        rank = counts * self.pool - torch.arange(self.pool, device=sim.device)  # most chosen first, then lower slot
+        idx = rank.topk(k).indices.expand(B, -1)
+    return idx
+
+@patch
+def forward(self:L2P, query):
+    "Prompts of the slots `select` picks for `query` (B, Dq) at each prompt layer, and the matching loss."
+    out, loss = Prompts(), query.new_zeros(())
+    for l, keys, prompts in zip(self.layers, self.keys, self.prompts):
+        sim = _cos(query, keys)  # (B, pool)
+        idx = self.select(sim)  # (B, k)
+        p = prompts[idx]  # (B, k, L, D)
+        if self.prompt_tuning:
+            out.tokens = p.flatten(1, 2)  # (B, k*L, D)
+        else:
             pk, pv = p[:, :, :self.length // 2], p[:, :, self.length // 2:]
             out.add_prefix(l, pk.flatten(1, 2), pv.flatten(1, 2))  # (B, k*L/2, D)
-            if self.training:
-                loss = loss + (1 - top_sim).sum(1).mean()
-        return out, loss
+        if self.training:
+            loss = loss + self.pull * (1 - sim.gather(1, idx)).sum(1).mean()
+    return out, loss
+
+@patch
+def next_task(self:L2P):
+    "Move on to the next task (with `copy_previous`, its slots start as the previous task's)."
+    Learner.next_task(self)
+    if self.copy_previous:
+        k, t = self.top_k, self.task_id
+        with torch.no_grad():
+            for p in [*self.keys, *self.prompts]:
+                p[t * k:(t + 1) * k] = p[(t - 1) * k:t * k]
 
 # %% ../nbs/02_learners.ipynb #08c648ea
 @register_learner(aliases=('dual',))
@@ -149,20 +200,24 @@ class DualPrompt(Learner):
                  g_layers=(0, 1), e_layers=(2, 3, 4),
                  batchwise:bool=False, # test: the E-prompt chosen most often in the batch, for every image
                  copy_previous:bool=False, # a new task's E-prompt starts as the previous task's
+                 full_kv:bool=False, # prefixes of `e_length` (`g_length`) key and as many value tokens (official)
+                 init_scale:float=1.0, # prompts and keys start uniform in [0, init_scale)
                  prompt_param=None): # authors' list [pool, e_length, g_length]
         super().__init__(embed_dim, depth, n_tasks, query_dim)
-        self.batchwise, self.copy_previous = batchwise, copy_previous
+        self.batchwise, self.copy_previous, self.full_kv = batchwise, copy_previous, full_kv
         kw = dict(pool=pool or n_tasks, e_length=e_length, g_length=g_length)
         kw = parse_prompt_param(type(self), prompt_param, kw)
         self.pool, self.e_length, self.g_length = kw['pool'], kw['e_length'], kw['g_length']
         _check_positive(self.name, pool=self.pool, e_length=self.e_length, g_length=self.g_length)
-        _check_even(self.name, e_length=self.e_length, g_length=self.g_length)
+        if not full_kv:
+            _check_even(self.name, e_length=self.e_length, g_length=self.g_length)
         if self.pool < n_tasks:
             raise ValueError(f"DualPrompt needs one E-prompt per task: pool={self.pool} < {n_tasks} tasks")
         self.g_layers, self.e_layers = self._check_layers(g_layers), self._check_layers(e_layers)
-        self.g_prompts = nn.ParameterList([nn.Parameter(torch.rand(self.g_length, embed_dim)) for _ in self.g_layers])
-        self.keys = nn.ParameterList([nn.Parameter(torch.rand(self.pool, self.query_dim)) for _ in self.e_layers])
-        self.e_prompts = nn.ParameterList([nn.Parameter(torch.rand(self.pool, self.e_length, embed_dim))
+        g, e, s = self.g_length * (1 + full_kv), self.e_length * (1 + full_kv), init_scale  # rows: keys, then values
+        self.g_prompts = nn.ParameterList([nn.Parameter(torch.rand(g, embed_dim) * s) for _ in self.g_layers])
+        self.keys = nn.ParameterList([nn.Parameter(torch.rand(self.pool, self.query_dim) * s) for _ in self.e_layers])
+        self.e_prompts = nn.ParameterList([nn.Parameter(torch.rand(self.pool, e, embed_dim) * s)
                                            for _ in self.e_layers])
 
     def forward(self, query):
@@ -336,7 +391,7 @@ class APT(Learner):
 
 # %% ../nbs/02_learners.ipynb #62337fd5
 Learner.prefix_layers = property(lambda self: [])
-L2P.prefix_layers = property(lambda self: list(self.layers))
+L2P.prefix_layers = property(lambda self: [] if self.prompt_tuning else list(self.layers))  # tokens: no prefixes
 DualPrompt.prefix_layers = property(lambda self: sorted({*self.g_layers, *self.e_layers}))
 CODAPrompt.prefix_layers = property(lambda self: list(self.layers))
 
@@ -382,7 +437,7 @@ class ContinualModel(nn.Module):
             query = self.learner.image_query(x, self.backbone)
         prompts, match = self.learner(query)
         own = Prompts(dict(prompts.prefix), prompts.cls_kv, prompts.extra_token, dict(prompts.lora),
-                      dict(prompts.adapter))  # before anything is added
+                      dict(prompts.adapter), prompts.tokens)  # before anything is added
         prompts.merge(extra_prompts)
         if self.kd_branch is not None:
             prompts.merge(self.kd_branch.prompts(x.shape[0]))
@@ -391,7 +446,14 @@ class ContinualModel(nn.Module):
         if self.training and hasattr(self.learner, 'feature_loss'):  # a loss on the instructed [CLS] (HiDe)
             match = match + self.learner.feature_loss(tokens[:, 0])
         task_pred = getattr(self.learner, 'task_pred', None)  # the task each image was inferred to belong to (HiDe)
-        return ModelOut(self.head(tokens[:, 0]), kd_logits, feats, match, own, task_pred)
+        return ModelOut(self.head(self.head_input(tokens, own)), kd_logits, feats, match, own, task_pred)
+
+    def head_input(self, tokens, own:Prompts):
+        "What the classifier reads: the [CLS] token, or the mean output of the learner's prompt tokens (official L2P)."
+        if getattr(self.learner, 'classifier', 'token') != 'prompt':
+            return tokens[:, 0]
+        n = self.backbone.n_tokens  # the prompt tokens follow [CLS] and the patches
+        return tokens[:, n:n + own.tokens.shape[1]].mean(1)
 
     def part(self, name, query, x=None):
         "A `ModelOut` of the learner's part `name` on the batch's `query` (HiDe: the task-identity model)."
@@ -414,5 +476,6 @@ class ContinualModel(nn.Module):
         return self.backbone.img_size
 
     def trainable_state(self):
-        "The learned part of the state dict (no frozen backbone weights)."
-        return {k: v for k, v in self.state_dict().items() if not k.startswith('backbone.')}
+        "The learned part of the state dict (no frozen backbone weights; all of it when the backbone trains)."
+        trains = any(p.requires_grad for p in self.backbone.parameters())  # the official L2P on CORe50
+        return {k: v for k, v in self.state_dict().items() if trains or not k.startswith('backbone.')}

@@ -15,7 +15,7 @@ from .config import RunConfig, ConfigError
 from .data import TaskSplit, ImageSet, get_dataset, make_synthetic, datasets
 from .scenarios import make_split
 from .registry import accepted_params
-from .pipelines import TensorLoader, pil_batches, eval_resize, augmentations
+from .pipelines import TensorLoader, pil_batches, eval_resize, augmentations, test_side
 from .vit import PromptedViT
 from .learners import ContinualModel, get_learner, learner_key
 from .distillers import get_distiller
@@ -98,10 +98,11 @@ def model_checkpoint(cfg: RunConfig, which):
 
 # %% ../nbs/05c_models.ipynb #572435c6
 def backbone(cfg: RunConfig, which):
-    "The frozen `PromptedViT` of model `which` ('teacher' or 'student')."
+    "The `PromptedViT` of model `which` ('teacher' or 'student'): frozen, unless `cfg.freeze_backbone` is False."
     spec = getattr(cfg, which)
     ckpt = model_checkpoint(cfg, which)
-    return PromptedViT(spec.name, pretrained=cfg.pretrained, checkpoint=ckpt, normalize=cfg.normalize, **spec.kwargs)
+    vit = PromptedViT(spec.name, pretrained=cfg.pretrained, checkpoint=ckpt, normalize=cfg.normalize, **spec.kwargs)
+    return vit if cfg.freeze_backbone else vit.requires_grad_(True)
 
 # %% ../nbs/05c_models.ipynb #96d9b88a
 def prepare_data(cfg: RunConfig):
@@ -264,7 +265,7 @@ class RunData:
         self.rank, self.world = rank, world
         self.train_y, self.test_y = split.remap(train_set.targets), split.remap(test_set.targets)
         self.augment = cfg.augmentation  # 'vit' or 'clip': the crops and flips of training, the test resize
-        self.test_resize = eval_resize(kind, img_size) if self.augment == 'vit' else img_size
+        self.test_resize = test_side(kind, img_size, self.augment)
         in_memory = isinstance(train_set, ImageSet)  # a uint8 store (CIFAR-100); image files are read with PIL by default
         self.pipeline = {'auto': 'tensor' if in_memory else 'pil'}.get(cfg.pipeline, cfg.pipeline)
         if self.pipeline == 'tensor' and hasattr(train_set, 'to_imageset'):  # ImageNet-R: decode once, cache

@@ -10,8 +10,8 @@ from .config import RunConfig, ConfigError
 # %% auto #0
 __all__ = ['presets', 'register_preset', 'PAPER_DATASETS', 'PAPER_LEARNERS', 'PAPER_DISTILLERS', 'VIT_S', 'VIT_B', 'VIT_L',
            'PAPER_PAIRS', 'VIT_T', 'V1_PAIRS', 'VIT_B_IN21K', 'VIT_S_IN21K', 'HIDE_DATASETS', 'CLIP_B16', 'CLIP_L14',
-           'CLIP_METHODS', 'MTIL_RUN', 'CIL_ZSCL', 'preset_dict', 'get_preset', 'demo', 'paper_presets', 'v1_presets',
-           'hide_presets', 'zscl_demo', 'zscl_presets']
+           'CLIP_METHODS', 'MTIL_RUN', 'CIL_ZSCL', 'L2P_OFFICIAL', 'OFFICIAL_CONFIGS', 'preset_dict', 'get_preset',
+           'demo', 'paper_presets', 'v1_presets', 'hide_presets', 'zscl_demo', 'zscl_presets', 'official_presets']
 
 # %% ../nbs/05a_presets.ipynb #4489b348
 presets = Registry('preset')
@@ -166,4 +166,40 @@ def zscl_presets():
 CIL_ZSCL = dict(image_loss=5.0, text_loss=5.0, avg_freq=10, l2=0.0)
 
 for _name, _cfg in zscl_presets().items():
+    register_preset(lambda _cfg=_cfg: dict(_cfg), name=_name)
+
+# %% ../nbs/05a_presets.ipynb #b5577d8f
+L2P_OFFICIAL = dict(prompt_tuning=True, classifier='prompt', batchwise=True, init_scale=0.01, top_k=4)
+OFFICIAL_CONFIGS = {  # config name of google-research/l2p: its settings
+    'cifar100_l2p': dict(dataset='cifar100', n_tasks=10, epochs=5, lr=0.03, batch_size=128, learner='L2P',
+                         learner_kwargs=dict(L2P_OFFICIAL, pool=10, length=10)),
+    'five_datasets_l2p': dict(dataset='five_datasets_l2p', n_tasks=5, epochs=5, lr=0.03, batch_size=128, learner='L2P',
+                              learner_kwargs=dict(L2P_OFFICIAL, pool=20, length=10, prompt_mask=True,
+                                                  copy_previous=True, pull=0.5)),
+    'core50_l2p': dict(dataset='core50', n_tasks=8, epochs=5, lr=0.03, batch_size=128, learner='L2P', optimizer='sgd',
+                       freeze_backbone=False, learner_kwargs=dict(L2P_OFFICIAL, pool=10, length=5)),
+    # 200 evaluation points; the config leaves the batches between them open: 10 x 200 batches of 128 is about five
+    # passes over CIFAR-100's training set
+    'cifar100_gaussian_l2p': dict(dataset='gaussian_cifar100', n_tasks=200, epochs=1, lr=0.03, batch_size=128,
+                                  learner='L2P', dataset_kwargs=dict(steps_per_task=10),
+                                  learner_kwargs=dict(L2P_OFFICIAL, pool=10, length=10)),
+    'cifar100_dualprompt': dict(dataset='cifar100', n_tasks=10, epochs=5, lr=0.03, batch_size=192, learner='DualPrompt',
+                                learner_kwargs=dict(pool=10, e_length=5, g_length=5, full_kv=True, batchwise=True,
+                                                    init_scale=0.01)),
+    'imr_dualprompt': dict(dataset='imagenet_r', dataset_kwargs=dict(split='jax'), n_tasks=10, epochs=50, lr=0.005,
+                           batch_size=192, learner='DualPrompt',
+                           learner_kwargs=dict(pool=10, e_length=20, g_length=5, full_kv=True, init_scale=0.01)),
+}
+
+def official_presets():
+    "The official L2P/DualPrompt configs with a ViT-B -> ViT-S pair, with D-CDL and without a teacher's KD."
+    out = {}
+    for name, ocfg in OFFICIAL_CONFIGS.items():
+        for k, distiller in (('kd_token', 'KD_Token'), ('none', 'none')):
+            preset = f'official-{name}-{k}-vitb-vits'
+            out[preset] = dict(ocfg, teacher=VIT_B_IN21K, student=VIT_S_IN21K, distiller=distiller, kd_prompt_param=[12, 6],
+                               lr_schedule='constant', clip_grad=1.0, augment='l2p', output_dir=f'runs/{preset}')
+    return out
+
+for _name, _cfg in official_presets().items():
     register_preset(lambda _cfg=_cfg: dict(_cfg), name=_name)

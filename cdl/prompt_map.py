@@ -109,8 +109,9 @@ def attach(self:PromptMapKD, teacher, student):
                          "its own (HiDe); use another distiller")
     layers = list(getattr(tl, 'prefix_layers', []))
     if not layers:
-        raise ValueError(f"prompt_map maps the teacher's prompt tokens, but {tl.name} has none (APT adds a vector to "
-                         "the [CLS] key and value); use L2P, DualPrompt or CODAPrompt, or another distiller")
+        raise ValueError(f"prompt_map maps the teacher's prefix prompts, but {tl.name} has none (APT adds a vector to "
+                         "the [CLS] key and value; L2P with prompt_tuning adds tokens); use L2P (prefix), DualPrompt or "
+                         "CODAPrompt, or another distiller")
     if max(layers) >= self.student_depth:
         raise ValueError(f"the teacher has prompts at layers {layers}; "
                          f"the student has only {self.student_depth} blocks")
@@ -118,7 +119,7 @@ def attach(self:PromptMapKD, teacher, student):
         self.map = AttnMap(self.student_dim, self.teacher_dim, layers)
         return
     pool = self.map_pool or tl.pool
-    length = self.map_length or getattr(tl, 'length', None) or tl.e_length
+    length = self.map_length or getattr(tl, 'length', None) or tl.e_length * (1 + tl.full_kv)  # full_kv: L keys + L values
     self.map = PromptMap(self.student_dim, self.student_depth, tl.n_tasks, self.teacher_dim, pool, length, layers,
                          self.slicing)
 

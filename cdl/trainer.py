@@ -111,13 +111,15 @@ def optimizer(self: ContinualTrainer, phase: Phase, make=None):
     params += list(self.losses[phase.loss].parameters())
     if make is not None:
         return params, make(params, self.cfg.lr)
-    Opt = {'adam': torch.optim.Adam, 'adamw': torch.optim.AdamW}[self.cfg.optimizer]
     by_scale = {}  # parameters tagged `lr_scale` (e.g. HiDe's head at 0.1 lr) form their own group
     for p in params:
         by_scale.setdefault(getattr(p, 'lr_scale', 1.0), []).append(p)
     groups = [dict(params=ps, lr_scale=s) for s, ps in by_scale.items()]
-    fused = self.device.type == 'cuda'
-    return params, Opt(groups, lr=self.cfg.lr, betas=(0.9, 0.999), weight_decay=self.cfg.weight_decay, fused=fused)
+    kw = dict(lr=self.cfg.lr, weight_decay=self.cfg.weight_decay, fused=self.device.type == 'cuda')
+    if self.cfg.optimizer == 'sgd':
+        return params, torch.optim.SGD(groups, **kw)
+    Opt = {'adam': torch.optim.Adam, 'adamw': torch.optim.AdamW}[self.cfg.optimizer]
+    return params, Opt(groups, betas=(0.9, 0.999), **kw)
 
 # %% ../nbs/05f_trainer.ipynb #58627a2b
 @patch
@@ -149,7 +151,8 @@ def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
             for i, (phase, (params, opt)) in enumerate(zip(stage.phases, opts)):
                 for g in opt.param_groups:
                     g['lr'] = lr * g.get('lr_scale', 1.0)
-                total[i] += self.train_step(phase, opt, params, x, y, start, end, gb, stage.clip) * len(x)
+                clip = stage.clip if stage.clip is not None else c.clip_grad
+                total[i] += self.train_step(phase, opt, params, x, y, start, end, gb, clip) * len(x)
             for h in hooks:
                 h.after_step(done)
             seen, done = seen + len(x), done + 1

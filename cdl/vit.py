@@ -29,6 +29,7 @@ class Prompts:
     extra_token: torch.Tensor | None = None  # (B, 1, D) appended to the token sequence before block 0
     lora: dict = field(default_factory=dict)  # layer -> (Ak, Bk, Av, Bv): A (D, r) or (B, D, r), B (r, D) or (B, r, D)
     adapter: dict = field(default_factory=dict)  # layer -> (Wd, bd, Wu, bu, scale), shared or with a leading batch dim
+    tokens: torch.Tensor | None = None  # (B, Lp, D) prompt tokens joining the sequence before block 0 (prompt-tuning)
 
     def add_prefix(self, layer, pk, pv):
         "Concatenate `pk`, `pv` (B, Lp, D) to the prefix prompts already held for `layer`."
@@ -52,6 +53,8 @@ def merge(self:Prompts, other:Prompts|None):
         self.add_prefix(l, pk, pv)
     self.lora.update(other.lora)
     self.adapter.update(other.adapter)
+    if other.tokens is not None:
+        self.tokens = other.tokens if self.tokens is None else torch.cat([self.tokens, other.tokens], 1)
     for name in ('cls_kv', 'extra_token'):
         if getattr(other, name) is not None:
             if getattr(self, name) is not None:
@@ -228,6 +231,8 @@ def forward(self:PromptedViT, x, prompts:Prompts|None=None, return_features=Fals
     if bad:
         raise ValueError(f"LoRA deltas or adapters at layer(s) {bad}, but the blocks are 0..{len(v.blocks) - 1}")
     x = v.norm_pre(v.patch_drop(v._pos_embed(v.patch_embed(self.pixels(x)))))  # (B, N, D)
+    if p.tokens is not None:  # prompt tokens, without position embedding: (B, N + Lp, D)
+        x = torch.cat([x, p.tokens.to(x.dtype).expand(x.shape[0], -1, -1)], 1)
     if p.extra_token is not None:
         x = torch.cat([x, p.extra_token.to(x.dtype).expand(x.shape[0], -1, -1)], 1)  # (B, N+1, D)
     feats = []

@@ -61,10 +61,11 @@ def test_list_presets():
         p = subprocess.run(cli(flag), capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
         names = [l.split()[0] for l in p.stdout.splitlines()]
-        assert len(names) == 1 + 112 + 36 + 8 + 1 + 20 and 'demo' in names and 'imr-apt-reviewkd-vitl-vitb' in names
+        assert len(names) == 1 + 112 + 36 + 8 + 1 + 20 + 12 and 'demo' in names and 'imr-apt-reviewkd-vitl-vitb' in names
         assert 'cifar100-codap-deit-vitb-vits' in names and 'v1-imr-l2p-prompt_map-vitb-vitt' in names
         assert 'hide-cub200-kd_token-vitb-vits' in names
         assert {'zscl-demo', 'zscl-mtil2-lwf', 'zscl-cil-cifar100-50-zeroshot'} <= set(names)
+        assert {'official-cifar100_l2p-kd_token-vitb-vits', 'official-imr_dualprompt-none-vitb-vits'} <= set(names)
 
 
 def test_list_datasets():
