@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_config.ipynb #179597ab
 from __future__ import annotations
-import dataclasses, difflib, json, math
+import dataclasses, difflib, importlib.util, json, math
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -138,7 +138,10 @@ class RunConfig:
     )
     num_workers: int = field(default=4, metadata=RUNTIME)  # loader workers of the 'pil' pipeline
     output_dir: str = field(default='runs/run', metadata=RUNTIME)  # run folder
-    tensorboard: bool = field(default=False, metadata=RUNTIME)  # also write TensorBoard scalars
+    tensorboard: bool = field(default=False, metadata=RUNTIME)  # also write TensorBoard scalars and plots
+    wandb: bool = field(default=False, metadata=RUNTIME)  # also log to Weights & Biases (`cdl.tracking`)
+    wandb_project: str = field(default='cdl', metadata=RUNTIME)  # the W&B project
+    wandb_entity: str | None = field(default=None, metadata=RUNTIME)  # the W&B team or user (default: W&B's)
     progress: bool = field(default=True, metadata=RUNTIME)  # progress bars
     resume: bool = field(
         default=False, metadata=RUNTIME
@@ -308,6 +311,8 @@ def validate(self: RunConfig):
         resolve_device(self.device)
     except ConfigError as e:
         errs.append(str(e))
+    if self.wandb and importlib.util.find_spec('wandb') is None:
+        errs.append("wandb=True needs the wandb package: pip install wandb (or set wandb=False)")
     if errs:
         raise ConfigError("invalid run configuration:\n  - " + "\n  - ".join(errs))
     if key:

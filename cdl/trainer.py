@@ -18,6 +18,7 @@ from .models import load_data, run_models, RunData
 from .schedules import Phase, Train, AfterTask
 from .benchmarks import split_hash
 from .runtime import dist_env, init_dist, all_reduce_grads, autocast, derive_seed, log, progress_bar, tick
+from .tracking import Tracker
 
 # %% auto #0
 __all__ = ['ContinualTrainer']
@@ -48,7 +49,8 @@ class ContinualTrainer:
             m.to(self.device)
         self.precision = {'auto': 'bf16' if self.device.type == 'cuda' else 'fp32'}.get(cfg.precision, cfg.precision)
         roles = [*self.models, *(f'{n}_{k}' for n, m in self.models.items() for k in m.learner.extra_measures)]
-        self.metrics, self.history, self.writer = Metrics(self.n_tasks, roles, self.split.columns), [], None
+        self.metrics, self.history = Metrics(self.n_tasks, roles, self.split.columns), []
+        self.tracker = Tracker(cfg, self.run_dir, self.rank)  # TensorBoard / W&B, opened by `run`
         self.extra_accs = {}  # accuracies measured by post-task steps (HiDe: before alignment)
         self.data = RunData(cfg, *loaded, self.device, self.student.img_size, self.rank, self.world)
         if cfg.compile:
@@ -268,26 +270,19 @@ def load_checkpoint(self: ContinualTrainer):
 # %% ../nbs/05f_trainer.ipynb #ce37b845
 @patch
 def _open_run(self: ContinualTrainer):
-    "Create (or check) the run folder, save the config, set up the log file and TensorBoard."
-    self.writer = None
+    "Create (or check) the run folder, save the config and set up the log file."
     if self.rank != 0:
         return
     split = dict(dataset=self.cfg.dataset, benchmark=self.data.kind, hash=self.split_hash, **self.split.describe())
     self.run_dir.open(self.cfg, split)
     log.info(f"split {self.data.kind}: {self.split.scenario}, {self.split.n_tasks} tasks, hash {self.split_hash}")
-    if self.cfg.tensorboard:
-        from torch.utils.tensorboard import SummaryWriter
-        self.writer = SummaryWriter(self.run_dir.tensorboard)
 
 @patch
 def _log(self: ContinualTrainer, msg, step=0, **scalars):
     if self.rank != 0:
         return
     log.info(msg)
-    if self.writer is None:
-        return
-    for k, v in scalars.items():
-        self.writer.add_scalar(k, v, step)
+    self.tracker.log(step, **scalars)
 
 # %% ../nbs/05f_trainer.ipynb #0a093a51
 @patch
@@ -320,17 +315,16 @@ def run(self: ContinualTrainer):
         if self.rank == 0:
             for t in range(first):
                 self.run_dir.write_metrics(self.metrics, t)  # rewritten: no rows of a cut-short task
-    for task in range(first, self.n_tasks):
-        t0 = time.perf_counter()
-        self.metrics.update(task, self.run_task(task))
-        self.history.append(dict(task=task, seconds=time.perf_counter() - t0))
-        if self.rank == 0:
-            self.save_checkpoint(task)
-            self.run_dir.write_metrics(self.metrics, task)
-            save_plots(self.metrics, self.out)
-        avg = {r: self.metrics.avg_acc(r)[-1] for r in self.metrics.roles}
-        self._log(f"task {task + 1}/{self.n_tasks} done in {time.perf_counter() - t0:.1f}s | avg acc "
-                  + ' '.join(f'{r} {a:.4f}' for r, a in avg.items()), step=task, **{f'{r}/avg_acc': v for r, v in avg.items()})
-    if self.writer is not None:
-        self.writer.close()
+    with self.tracker.open():  # closed at the end; on an error the W&B run finishes as failed
+        for task in range(first, self.n_tasks):
+            t0 = time.perf_counter()
+            self.metrics.update(task, self.run_task(task))
+            self.history.append(dict(task=task, seconds=time.perf_counter() - t0))
+            if self.rank == 0:
+                self.save_checkpoint(task)
+                self.run_dir.write_metrics(self.metrics, task)
+                save_plots(self.metrics, self.out)
+                self.tracker.task_done(task, self.metrics)
+            avg = ' '.join(f'{r} {self.metrics.avg_acc(r)[-1]:.4f}' for r in self.metrics.roles)
+            self._log(f"task {task + 1}/{self.n_tasks} done in {time.perf_counter() - t0:.1f}s | avg acc {avg}")
     return self.metrics.summary()
