@@ -136,6 +136,7 @@ def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
     for h in hooks:
         h.start_stage(self, stage, task)
     start, end = self.split.train_range(task)
+    clip = stage.clip if stage.clip is not None else c.clip_grad
     losses, done, epoch = {p.model: [] for p in stage.phases}, 0, 0
     while done < iters if iters else epoch < epochs:
         gen = torch.Generator().manual_seed(derive_seed(c.seed, task, name, epoch))
@@ -153,7 +154,6 @@ def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
             for i, (phase, (params, opt)) in enumerate(zip(stage.phases, opts)):
                 for g in opt.param_groups:
                     g['lr'] = lr * g.get('lr_scale', 1.0)
-                clip = stage.clip if stage.clip is not None else c.clip_grad
                 total[i] += self.train_step(phase, opt, params, x, y, start, end, gb, clip) * len(x)
             for h in hooks:
                 h.after_step(done)

@@ -1,5 +1,6 @@
 "Shared fixtures: tiny models and a small synthetic dataset written in the real CIFAR-100 format."
 import os, shutil, sys
+from contextlib import contextmanager
 from pathlib import Path
 import pytest
 
@@ -28,3 +29,22 @@ def cli(*args):
     "Command line of `cdl_run` with this interpreter."
     exe = Path(sys.executable).with_name("cdl_run")
     return [str(exe) if exe.exists() else shutil.which("cdl_run"), *args]
+
+
+@contextmanager
+def killed_in(monkeypatch, task, stage=None):
+    "Within the block a run stops (KeyboardInterrupt, as a kill) when it starts training `task` (its stage `stage`)."
+    from cdl.trainer import ContinualTrainer
+    original = ContinualTrainer.train
+
+    def killed(self, st, t, *args, **kwargs):
+        if t == task and stage in (None, st.name):
+            raise KeyboardInterrupt('killed')
+        return original(self, st, t, *args, **kwargs)
+
+    monkeypatch.setattr(ContinualTrainer, 'train', killed)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
+        monkeypatch.setattr(ContinualTrainer, 'train', original)

@@ -3,6 +3,7 @@ alignment, the stored statistics, the teacher's task identity for the student, a
 import pytest
 import torch
 
+from conftest import killed_in
 from cdl.cli import run
 from cdl.metrics import RunDir
 from cdl.trainer import ContinualTrainer
@@ -37,20 +38,11 @@ def test_student_reads_teacher_tii(tiny_cfg):
 def test_kill_and_resume_inside_a_task(tiny_cfg, monkeypatch, tmp_path):
     "A run killed in the student's prompt stage of task 2 and resumed ends exactly as an uninterrupted one."
     whole = run('demo', **{**tiny_cfg, 'output_dir': str(tmp_path / 'whole')}, **HIDE)
-    original = ContinualTrainer.train
-
-    def killed(self, stage, task, *args, **kwargs):
-        if task == 1 and stage.name == 'student.prompts':
-            raise KeyboardInterrupt('killed')
-        return original(self, stage, task, *args, **kwargs)
-
-    monkeypatch.setattr(ContinualTrainer, 'train', killed)
     cut = {**tiny_cfg, 'output_dir': str(tmp_path / 'cut')}
-    with pytest.raises(KeyboardInterrupt):
+    with killed_in(monkeypatch, task=1, stage='student.prompts'):
         run('demo', **cut, **HIDE)
     steps = sorted(p.name for p in RunDir(cut['output_dir']).checkpoints.glob('step_01_*.pt'))
     assert steps and steps[-1] == 'step_01_05.pt'  # teacher: tii, tii_align, prompts, tap; student: tii, tii_align
-    monkeypatch.setattr(ContinualTrainer, 'train', original)
     resumed = run('demo', **cut, **HIDE, resume=True)
     roles = [k for k, v in whole.items() if isinstance(v, dict)]
     assert len(roles) == 6 and all(resumed[r]['acc_matrix'] == whole[r]['acc_matrix'] for r in roles)

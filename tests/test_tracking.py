@@ -7,7 +7,7 @@ wandb = pytest.importorskip('wandb')
 from wandb.proto import wandb_internal_pb2 as pb
 from cdl.cli import run
 from cdl.metrics import RunDir
-from cdl.trainer import ContinualTrainer
+from conftest import killed_in
 
 
 @pytest.fixture
@@ -101,17 +101,8 @@ def test_wandb_offline_run(tiny_cfg, offline):
 
 def test_wandb_resume_continues_the_run(tiny_cfg, offline, monkeypatch):
     "A run interrupted in task 2 finishes its W&B run as failed; resumed, it logs task 2 to the same W&B run."
-    original = ContinualTrainer.train
-
-    def killed(self, stage, task, *args, **kwargs):
-        if task == 1:
-            raise KeyboardInterrupt('killed')
-        return original(self, stage, task, *args, **kwargs)
-
-    monkeypatch.setattr(ContinualTrainer, 'train', killed)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_in(monkeypatch, task=1):
         run('demo', **tiny_cfg, wandb=True)
-    monkeypatch.setattr(ContinualTrainer, 'train', original)
     res = run('demo', **tiny_cfg, wandb=True, resume=True)
     out = Path(tiny_cfg['output_dir'])
     cut, resumed = offline_run(out)

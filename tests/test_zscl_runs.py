@@ -4,11 +4,10 @@ import json, subprocess
 
 import pytest
 
-from conftest import cli
+from conftest import cli, killed_in
 from cdl.cli import run
 from cdl.config import ConfigError
 from cdl.metrics import RunDir
-from cdl.trainer import ContinualTrainer
 
 QUICK = dict(progress=False, device='cpu')
 
@@ -72,17 +71,8 @@ def test_baselines_run(root, tmp_path, learner):
 
 def test_kill_and_resume(zscl_demo, root, tmp_path, monkeypatch):
     "A ZSCL run killed in its second task and resumed ends exactly as the uninterrupted `cdl_run zscl-demo`."
-    original = ContinualTrainer.train
-
-    def killed(self, stage, task, *args, **kwargs):
-        if task == 1:
-            raise KeyboardInterrupt('killed')
-        return original(self, stage, task, *args, **kwargs)
-
-    monkeypatch.setattr(ContinualTrainer, 'train', killed)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_in(monkeypatch, task=1):
         demo(root, tmp_path / 'cut')
-    monkeypatch.setattr(ContinualTrainer, 'train', original)
     resumed = demo(root, tmp_path / 'cut', resume=True)['student']
     whole = json.loads(RunDir(zscl_demo[1]).metrics.read_text())['student']
     for a, b in zip(resumed['acc_matrix'], whole['acc_matrix']):
