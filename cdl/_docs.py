@@ -7,7 +7,7 @@ __all__ = ['find_notebooks', 'page_order', 'proc_nb', 'page_nb', 'nav_html', 'lo
            'serve_site', 'make_readme', 'cdl_docs']
 
 # %% ../nbs/07_docs.ipynb #d8ed20a9
-import ast, html, http.server, json, os, posixpath, re, shutil, threading, time
+import ast, html, http.server, json, os, posixpath, re, shutil, sys, threading, time
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -34,7 +34,7 @@ def find_notebooks(nbs='nbs'): # folder of the notebooks
     nbs = Path(nbs)
     if not nbs.is_dir():
         raise FileNotFoundError(f"No notebook folder '{nbs}': run from the repository root "
-                                "or pass the notebooks' folder (nbs=...)")
+                                "or pass the notebooks' folder (cdl_docs --nbs PATH)")
     rels = (p.relative_to(nbs) for p in nbs.rglob('*.ipynb'))
     return sorted(p for p in rels if not any(part[0] in '_.' for part in p.parts))
 
@@ -447,7 +447,11 @@ def cdl_docs(nbs:str='nbs', # folder of the notebooks
              serve:int=None): # after building, serve the site on this port
     "Build the docs site offline into `dest` (and README.md with `--readme`); `--serve PORT` previews it."
     start = time.time()
-    site = build_docs(nbs, dest, execute=execute, show_source=not hide_source)
+    try:
+        site = build_docs(nbs, dest, execute=execute, show_source=not hide_source)
+    except (FileNotFoundError, ImportError) as e:  # a wrong folder, missing dev extras: one line, no traceback
+        print(f"cdl_docs: error: {e}", file=sys.stderr)
+        sys.exit(2)
     took = time.time() - start
     print(f"cdl_docs: {len(find_notebooks(nbs))} pages in {site}/ ({took:.1f} s); open {site/'index.html'}")
     if readme:

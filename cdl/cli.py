@@ -14,6 +14,7 @@ from .config import RunConfig, ConfigError, parse_sets
 from .presets import presets, get_preset
 from .trainer import ContinualTrainer
 from .vit import WeightsUnavailable
+from .runtime import NonFiniteLoss
 from .data import datasets
 from .models import load_data
 from .benchmarks import split_hash
@@ -101,7 +102,7 @@ def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False
             return print_split(make_config(preset, **ov))
         trainer = ContinualTrainer(make_config(preset, **ov))
         summary = trainer.run()
-    except (ConfigError, FileNotFoundError, ValueError, WeightsUnavailable) as e:
+    except (ConfigError, FileNotFoundError, ValueError, WeightsUnavailable, NonFiniteLoss) as e:
         print(f"cdl_run: error: {e}", file=sys.stderr)
         sys.exit(2)
     if trainer.rank == 0:

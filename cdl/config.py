@@ -91,6 +91,7 @@ class RunConfig:
     split_seed: int = 0  # seed of cdl's own ImageNet-R 80/20 split (when no split_file), independent of `seed`
     synthetic: dict = field(default_factory=dict)  # `make_synthetic` arguments when dataset='synthetic'
     dataset_kwargs: dict = field(default_factory=dict)  # further options of the dataset's loader (`cdl_run --list-datasets`)
+    bad_images: str = 'error'  # unreadable image files (checked once, up front): 'error' names them, 'skip' leaves them out
     # models
     teacher: ModelSpec | None = field(  # None: no teacher (CLIP methods: the student alone)
         default_factory=lambda: ModelSpec('vit_base_patch16_224.augreg_in21k_ft_in1k'))
@@ -128,6 +129,7 @@ class RunConfig:
     augment: str = 'auto'  # 'vit', 'clip' (CLIP's crops, no flips), 'l2p' (official L2P) or 'auto' (by learner)
     seed: int = 0
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
+    nonfinite: str = 'stop'  # a NaN/inf loss: 'stop' the run with an error, or 'skip' the step (counted in the log)
     # runtime
     eval_batch_size: int = field(default=256, metadata=RUNTIME)
     device: str = field(default='auto', metadata=RUNTIME)  # 'auto', 'cpu', 'cuda', 'cuda:1', ...
@@ -208,10 +210,56 @@ def load(cls: RunConfig, path):
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
-    d = yaml.safe_load(path.read_text()) or {}
+    try:
+        d = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {_yaml_problem(e)}") from None
     if not isinstance(d, dict):
         raise ConfigError(f"config file {path} must hold a mapping of field: value")
-    return cls.from_dict(d)
+    return cls.from_dict({k: _yaml_number(k, v) for k, v in d.items()})
+
+def _yaml_problem(e) -> str:
+    "Where and what: 'line 3, column 7: found ...' from a YAML error."
+    mark = getattr(e, 'problem_mark', None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ''
+    return where + (getattr(e, 'problem', None) or str(e)).strip()
+
+def _yaml_number(k, v):
+    "A number for a float field written as YAML 1.1 reads `1e-5`: as text."
+    if isinstance(v, str) and k in _FIELDS and 'float' in str(_FIELDS[k].type):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
+
+# %% ../nbs/05_config.ipynb #7e388d92
+_KINDS = {'int': (int, 'an integer'), 'float': ((int, float), 'a number'), 'bool': (bool, 'true or false'),
+          'str': (str, 'a string'), 'list': ((list, tuple), 'a list'), 'dict': (dict, 'a mapping')}
+
+def _fits(v, kind) -> bool:
+    "Whether `v` is of the annotated `kind` ('int', 'float', ..., 'None'); bools are not numbers, numbers are finite."
+    if kind == 'None':
+        return v is None
+    if kind not in _KINDS:
+        return True  # ModelSpec: coerced and checked on its own
+    if isinstance(v, bool) and kind in ('int', 'float'):
+        return False
+    return isinstance(v, _KINDS[kind][0]) and (kind != 'float' or math.isfinite(v))
+
+@patch
+def _type_errors(self: RunConfig) -> list:
+    "One message per field whose value does not have the field's declared type."
+    errs = []
+    for name, f in _FIELDS.items():
+        v, kinds = getattr(self, name), [k.strip() for k in str(f.type).split('|')]
+        if any(_fits(v, k) for k in kinds):
+            continue
+        want = ' or '.join('None' if k == 'None' else _KINDS[k][1] for k in kinds)
+        note = ' (not finite)' if isinstance(v, float) and not math.isfinite(v) else ''
+        note = ' (text: write numbers without quotes)' if isinstance(v, str) and 'str' not in kinds else note
+        errs.append(f"{name} must be {want}, got {v!r}{note}")
+    return errs
 
 # %% ../nbs/05_config.ipynb #05da2698
 def _choice(errs, name, value, allowed):
@@ -267,6 +315,8 @@ def _family_errors(self: RunConfig, key) -> list:
 @patch
 def validate(self: RunConfig):
     "Check the configuration; raise `ConfigError` listing every problem."
+    if errs := self._type_errors():  # before any comparison: `alpha='x'` must not reach `0 <= alpha`
+        raise ConfigError("invalid run configuration:\n  - " + "\n  - ".join(errs))
     errs = []
     _choice(errs, 'dataset', self.dataset, [*datasets, 'synthetic'])
     key = learner_key(str(self.learner)) or clip_methods.key(str(self.learner))
@@ -285,15 +335,14 @@ def validate(self: RunConfig):
     _choice(errs, 'pipeline', self.pipeline, ['auto', 'tensor', 'pil'])
     _choice(errs, 'lr_schedule', self.lr_schedule, [*LR_SCHEDULES, *STEP_SCHEDULES])
     _choice(errs, 'apt_merge', self.apt_merge, ['after_student', 'after_own_phase'])
-    counts = ['n_tasks', 'epochs', 'batch_size', 'eval_batch_size', 'warmup_steps']
-    for name in counts + (['iterations'] if self.iterations is not None else []):
-        v = getattr(self, name)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            errs.append(f"{name} must be a positive integer, got {v!r}")
-    if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+    _choice(errs, 'bad_images', self.bad_images, ['error', 'skip'])
+    _choice(errs, 'nonfinite', self.nonfinite, ['stop', 'skip'])
+    counts = ['n_tasks', 'epochs', 'batch_size', 'eval_batch_size', 'warmup_steps', 'lr_batch_scale', 'first_task']
+    for name in counts + ['iterations', 'max_batches']:
+        if (v := getattr(self, name)) is not None and v < 1:
+            errs.append(f"{name} must be a positive integer{'' if name in counts[:5] else ' or None'}, got {v!r}")
+    if self.lr <= 0:
         errs.append(f"lr must be a positive number, got {self.lr!r}")
-    if self.lr_batch_scale is not None and not (isinstance(self.lr_batch_scale, int) and self.lr_batch_scale > 0):
-        errs.append(f"lr_batch_scale must be a positive integer (a batch size) or None, got {self.lr_batch_scale!r}")
     if not 0 <= self.alpha <= 1:
         errs.append(f"alpha must lie in [0, 1], got {self.alpha}")
     if self.temperature <= 0:
@@ -305,19 +354,30 @@ def validate(self: RunConfig):
         errs.append(f"split_file is only used with the datasets that read split files ({', '.join(readers)}), not {self.dataset!r}")
     if self.split_file is not None and not (isinstance(self.split_file, (list, tuple)) and len(self.split_file) == 2):
         errs.append(f"split_file must be [train.yaml, test.yaml], got {self.split_file!r}")
-    if self.max_batches is not None and self.max_batches < 1:
-        errs.append(f"max_batches must be None or >= 1, got {self.max_batches}")
     try:
         resolve_device(self.device)
     except ConfigError as e:
         errs.append(str(e))
     if self.wandb and importlib.util.find_spec('wandb') is None:
         errs.append("wandb=True needs the wandb package: pip install wandb (or set wandb=False)")
+    if self.tensorboard and importlib.util.find_spec('tensorboard') is None:
+        errs.append("tensorboard=True needs the tensorboard package: pip install tensorboard (or set tensorboard=False)")
     if errs:
         raise ConfigError("invalid run configuration:\n  - " + "\n  - ".join(errs))
     if key:
         self.learner = key
     return self
+
+# %% ../nbs/05_config.ipynb #02b724b9
+@patch
+def instability_hints(self: RunConfig) -> str:
+    "The likely causes, under this config, of a loss that became NaN or infinite or exploded, as advice."
+    lr = max([self.lr, *((self.task_lr.values() if isinstance(self.task_lr, dict) else self.task_lr) or [])])
+    hints = [f"temperature={self.temperature:g} is tiny (logits / T overflow)" if self.temperature < 0.05 else '',
+             f"lr={lr:g} is very high for {self.optimizer}" if lr >= (1. if self.optimizer == 'sgd' else 0.05) else '',
+             "bf16 keeps few digits (try precision='fp32')" if self.precision == 'bf16' else '',
+             "no gradient clipping (clip_grad=1.0 bounds each update)" if self.clip_grad is None else '']
+    return '; '.join(filter(None, hints))
 
 # %% ../nbs/05_config.ipynb #d17d0de1
 @patch
@@ -359,12 +419,19 @@ def parse_sets(items):
         if '=' not in item:
             raise ConfigError(f"--set expects field=value, got {item!r}")
         k, v = item.split('=', 1)
-        k, v = k.strip(), _value(v)
+        try:
+            k, v = k.strip(), _value(v)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--set {item}: the value is neither JSON nor YAML ({_yaml_problem(e)})") from None
         if '.' in k:
             model, f = k.split('.', 1)
             if model not in ('teacher', 'student'):
                 raise ConfigError(f"--set {k}: only teacher.<field> and student.<field> are nested")
+            if isinstance(out.get(model), str):  # `teacher=name` given before `teacher.checkpoint=...`
+                out[model] = dict(name=out[model])
             out.setdefault(model, {})[f] = v
+        elif isinstance(out.get(k), dict) and isinstance(v, str):  # the name after its fields: keep them
+            out[k]['name'] = v
         else:
             out[k] = v
     return out

@@ -178,7 +178,7 @@ def _ensure(root:Path, order:tuple, download:bool):
     if missing:
         where = '; '.join(f"{root/members[k][0]}/ with {members[k][1]}" for k in missing)
         raise FileNotFoundError(f"5-datasets: {len(missing)} of 5 members missing under {root}: {where}. "
-                                "Pass download=True (or --download) to fetch them, or place them there.")
+                                "Set download=True (cdl_run: --set download=true) to fetch them, or place them there.")
 
 # %% ../nbs/00c_five_datasets.ipynb #f149cc82
 def _read_svhn(folder:Path) -> tuple:

@@ -290,6 +290,11 @@ class CODAPrompt(Learner):
         _check_even(self.name, length=self.length)
         if self.pool < n_tasks:
             raise ValueError(f"CODAPrompt: pool={self.pool} gives fewer than one component per task ({n_tasks} tasks)")
+        if self.pool % n_tasks:  # the authors' code leaves the remainder unused; cdl asks for a pool that splits evenly
+            k = self.pool // n_tasks
+            raise ValueError(f"CODAPrompt: pool={self.pool} does not split evenly over {n_tasks} tasks ({k} components "
+                             f"each, {self.pool - k * n_tasks} never used); set learner_kwargs.pool (or prompt_param[0]) "
+                             f"to a multiple of n_tasks, e.g. {k * n_tasks} or {(k + 1) * n_tasks}")
         self.layers, self.per_task = self._check_layers(layers), self.pool // n_tasks
         self.P = nn.ParameterList([nn.Parameter(torch.zeros(self.pool, self.length, embed_dim)) for _ in self.layers])
         self.K = nn.ParameterList([nn.Parameter(torch.zeros(self.pool, self.query_dim)) for _ in self.layers])

@@ -150,7 +150,7 @@ def open(self: RunDir, cfg, # the run's `RunConfig`
     if not cfg.resume and self.has_checkpoints():
         raise ConfigError(f"{self.path} already holds a run; pass resume=True (--resume) to continue it "
                           "or choose a new output_dir")
-    cfg.save(self.config)
+    cfg.updated(resume=False).save(self.config)  # the same file whether or not the run was resumed
     self.split.write_text(json.dumps(split))
     open_log(self.log)
 
@@ -199,6 +199,29 @@ def save_checkpoint(self: RunDir, task, state: dict, step=None):
     if step is None:
         for p in self.partial_files(task):
             p.unlink()
+
+# %% ../nbs/05b_metrics.ipynb #8e113b08
+def _progress(p: Path) -> tuple:
+    "Where a checkpoint file lies in a run: (task, step), a task's own checkpoint after its steps."
+    parts = [int(v) for v in p.stem.split('_')[1:]]
+    return parts[0], parts[1] if len(parts) > 1 else float('inf')
+
+@patch
+def read_checkpoint(self: RunDir, path, map_location='cpu') -> dict:
+    "The checkpoint at `path`; one that cannot be read raises a `ConfigError` saying how to resume from the one before."
+    path = Path(path)
+    try:
+        ck = torch.load(path, map_location=map_location, weights_only=False)
+        reason = None if isinstance(ck, dict) and {'task', 'config'} <= set(ck) else 'not a cdl checkpoint'
+    except Exception as e:  # a cut-short zip, a pickle error, an empty file: torch raises many kinds
+        ck, reason = None, f"{type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else 'empty'}"
+    if reason is None:
+        return ck
+    earlier = [p for p in self.checkpoints.glob('*.pt') if _progress(p) < _progress(path)]
+    todo = (f"to resume from the checkpoint before it, {max(earlier, key=_progress).name}, move the broken file "
+            f"aside (mv {path} {path}.corrupt) and resume again" if earlier else "no earlier checkpoint exists")
+    raise ConfigError(f"checkpoint {path} cannot be read ({reason}): it is truncated or corrupt; {todo}; "
+                      "or start afresh with a new output_dir")
 
 # %% ../nbs/05b_metrics.ipynb #a244b38c
 @patch

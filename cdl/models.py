@@ -12,11 +12,11 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 from .config import RunConfig, ConfigError
-from .data import TaskSplit, ImageSet, get_dataset, make_synthetic, datasets
+from .data import TaskSplit, ImageSet, FileSet, get_dataset, make_synthetic, datasets, check_images
 from .scenarios import make_split
 from .registry import accepted_params
 from .pipelines import TensorLoader, pil_batches, eval_resize, augmentations, test_side
-from .vit import PromptedViT
+from .vit import PromptedViT, check_model_name
 from .learners import ContinualModel, get_learner, learner_key
 from .distillers import get_distiller
 from .kd_prompts import KDBranch
@@ -46,18 +46,25 @@ def load_data(cfg: RunConfig):
         kind = syn.setdefault('fmt', 'cifar100')
         root = make_synthetic(root, **syn)
     train, test, *options = get_dataset(kind, root, **dataset_options(cfg, kind))
+    skipped = []
+    if isinstance(train, FileSet):  # image files: each checked once (cached), so a broken one fails before training
+        checked = [check_images(fs, cfg.bad_images) for fs in (train, test)]
+        skipped = [str(p) for fs, ok in zip((train, test), checked) for p in sorted(set(fs.paths) - set(ok.paths))]
+        train, test = checked
     scenario = getattr(datasets.get_cls(kind), 'info', {}).get('scenario', 'class-incremental')
     tasks = dict(first_task=cfg.first_task, class_order_seed=cfg.class_order_seed, class_order=cfg.class_order)
     try:
         split = make_split(scenario, len(train.classes), cfg.n_tasks, **tasks, **(options[0] if options else {}))
     except ValueError as e:
         raise ConfigError(f"{kind}: {e}") from None
+    split.skipped = skipped  # images left out as unreadable (bad_images='skip'), for the run's log
     return train, test, split, kind
 
 # %% ../nbs/05c_models.ipynb #72ae403d
 def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epochs=4, batch_size=64, lr=1e-3, seed=123):
     "Train timm ViT `name` fully on a synthetic dataset of `n_classes` other classes; returns the cached checkpoint path."
     import timm
+    check_model_name(name)
     setting = (name, sorted(model_kwargs.items()), n_classes, n_train, epochs, batch_size, lr, seed)
     path = Path(root) / 'pretrained' / f'{name}-{hashlib.sha256(repr(setting).encode()).hexdigest()[:12]}.pth'
     if path.exists():

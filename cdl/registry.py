@@ -64,8 +64,11 @@ def get_cls(self:Registry, name):
     "The constructor registered as `name`."
     key = self.key(name)
     if key is None:
-        close = difflib.get_close_matches(str(name), list(self) + list(self.aliases), 1)
-        hint = f" (did you mean {self.key(close[0])!r}?)" if close else ''
+        close = difflib.get_close_matches(str(name), list(self) + list(self.aliases), 5 if len(self) > 12 else 1)
+        close = list(dict.fromkeys(map(self.key, close)))
+        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ''
+        if len(self) > 12:  # a long registry (the presets): the closest names, not all of them
+            raise ValueError(f"unknown {self.family} {name!r}{hint}; there are {len(self)} {self.family}s")
         raise ValueError(f"unknown {self.family} {name!r}{hint}; choose one of {', '.join(self)}")
     return self[key]
 

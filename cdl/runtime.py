@@ -10,7 +10,8 @@ import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['log', 'dist_env', 'init_dist', 'all_reduce_grads', 'autocast', 'derive_seed', 'open_log', 'progress_bar', 'tick']
+__all__ = ['log', 'dist_env', 'init_dist', 'all_reduce_grads', 'autocast', 'derive_seed', 'open_log', 'close_log', 'progress_bar',
+           'tick', 'NonFiniteLoss', 'LossWatch']
 
 # %% ../nbs/05d_runtime.ipynb #e31a1dd4
 def dist_env():
@@ -54,14 +55,21 @@ log = logging.getLogger('cdl')
 
 def open_log(path):
     "Send the `cdl` log to the file `path` (replacing an earlier run's file) and to stdout."
+    close_log()
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter('%(asctime)s %(message)s'))
-    log.handlers = [h for h in log.handlers if not isinstance(h, logging.FileHandler)] + [handler]
+    log.addHandler(handler)
     if not any(type(h) is logging.StreamHandler for h in log.handlers):
         log.addHandler(logging.StreamHandler(sys.stdout))
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
     log.propagate = False
+
+def close_log():
+    "Close the log file (the console stays): at the end of a run, also one that failed."
+    for h in [h for h in log.handlers if isinstance(h, logging.FileHandler)]:
+        log.removeHandler(h)
+        h.close()
 
 # %% ../nbs/05d_runtime.ipynb #8946170c
 def progress_bar(total:int, desc:str, enabled:bool=True):
@@ -78,3 +86,68 @@ def tick(bar, step:int, sync_every:int, total, img_s:float):
     if (step + 1) % sync_every == 0:
         bar.set_postfix(loss='/'.join(f'{v:.3f}' for v in total.tolist()), img_s=f'{img_s:.0f}')
     bar.update()
+
+# %% ../nbs/05d_runtime.ipynb #fc594545
+class NonFiniteLoss(RuntimeError):
+    "A NaN or infinite training loss: the run stops; its last checkpoint and the metrics written so far are kept."
+
+class LossWatch:
+    "Per-phase sums of an epoch's losses and the steps whose loss was not finite; the first step's losses as reference."
+    def __init__(self, n_phases:int, device):
+        self.n, self.device, self.first = n_phases, device, torch.full((n_phases,), float('nan'), device=device)
+
+    def new_epoch(self, n_steps:int):
+        "Start an epoch of at most `n_steps` steps."
+        self.total = torch.zeros(self.n, device=self.device)
+        self.count = torch.zeros(self.n, device=self.device)
+        self.bad = torch.zeros(n_steps, self.n, dtype=torch.bool, device=self.device)
+
+    def add(self, i:int, step:int, loss, n:int):
+        "Count the loss of phase `i` at `step` of the epoch, a mean over `n` images (a non-finite one is recorded)."
+        ok = torch.isfinite(loss)
+        if step >= len(self.bad):  # more steps than announced: room for them
+            self.bad = torch.cat([self.bad, torch.zeros_like(self.bad)])
+        self.bad[step, i] = ~ok
+        self.total[i] += torch.where(ok, loss, 0.) * n
+        self.count[i] += ok * n
+        if step == 0:
+            self.first[i] = torch.where(self.first[i].isnan(), loss, self.first[i])
+
+    def first_bad(self):
+        "(step, phase) of the epoch's first non-finite loss, or None."
+        if not bool(self.bad.any()):
+            return None
+        step, i = self.bad.nonzero()[0].tolist()
+        return step, i
+
+    def means(self) -> list:
+        "The epoch's mean loss per phase (over the steps with a finite loss)."
+        return (self.total / self.count.clamp_min(1)).tolist()
+
+    def skipped(self) -> list:
+        "Steps per phase whose loss was not finite."
+        return self.bad.sum(0).tolist()
+
+    def stop_if_bad(self, phases, where:str, hints:str=''):
+        "Raise `NonFiniteLoss` naming the phase and step (of the epoch at `where`) of the first NaN or inf loss."
+        if (bad := self.first_bad()) is None:
+            return
+        step, phase = bad[0], phases[bad[1]]
+        raise NonFiniteLoss(
+            f"the {phase.model}'s loss ({phase.loss}) became NaN or infinite in {where}, step {step + 1}; the run "
+            f"stops, its checkpoints and metrics so far are kept. Likely causes: "
+            f"{hints or 'an lr too high for this model, or a corrupt batch'}. To skip such steps, set nonfinite='skip'.")
+
+    def notes(self, phases, means:list, hints:str='') -> str:
+        "' | ...' for an epoch's log line: steps skipped for a non-finite loss, losses that explode (also warned)."
+        notes = [f"skipped {n} non-finite {phases[i].model} steps" for i, n in enumerate(self.skipped()) if n]
+        for i, ratio in self.exploding(means):
+            notes.append(f"WARNING: {phases[i].model} loss exploding ({ratio:.0e}x its first step)")
+            log.warning(f"the {phases[i].model} loss is {ratio:.1e}x its first step's: the run is diverging; "
+                        f"{hints or 'lower lr'}")
+        return ''.join(f' | {n}' for n in notes)
+
+    def exploding(self, means:list, factor:float=10.) -> list:
+        "(phase, ratio) for each phase whose epoch mean is above `factor` x its first step's loss (and above 1)."
+        first = self.first.tolist()
+        return [(i, m / max(f, 1e-12)) for i, (m, f) in enumerate(zip(means, first)) if m > factor * max(f, 0.1) and m > 1]

@@ -4,6 +4,7 @@
 
 # %% ../nbs/00e_scenarios.ipynb #bc5c245f
 from __future__ import annotations
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,12 @@ from .registry import Registry
 __all__ = ['scenarios', 'core50_train_sessions', 'core50_test_sessions', 'core50_categories', 'EvalPlan', 'DomainSplit',
            'GaussianSchedule', 'class_incremental', 'task_incremental', 'domain_incremental', 'task_agnostic',
            'make_split', 'load_core50', 'load_gaussian_cifar100']
+
+# %% ../nbs/00e_scenarios.ipynb #145f0010
+def _positive(name:str, value, what:str):
+    "Raise a `ValueError` unless `value` is a positive integer; `what` says what `name` must be."
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be {what}, got {value!r}")
 
 # %% ../nbs/00e_scenarios.ipynb #7f93590c
 @dataclass
@@ -159,6 +166,7 @@ class GaussianSchedule:
     columns = ['test']
 
     def __post_init__(self):
+        _positive('n_tasks', self.n_tasks, 'a positive number of evaluation points')
         if not isinstance(self.steps_per_task, int) or self.steps_per_task <= 0:
             raise ValueError(f"steps_per_task must be a positive number of batches, got {self.steps_per_task!r}")
         if self.width <= 0:
@@ -220,29 +228,64 @@ GaussianSchedule.schedule = property(lambda self: self.describe())
 scenarios = Registry('scenario')
 
 def _no_class_order(name, class_order_seed, class_order):
+    "Refuse a class order for a benchmark (described by `name`) whose tasks are fixed by its data."
     if class_order_seed is not None or class_order is not None:
         raise ValueError(f"{name} fixes which classes each task holds; it takes no class order or class-order seed")
 
+def _no_first_task(name, first_task):
+    "Refuse a `first_task` for a benchmark (described by `name`) whose tasks are fixed by its data."
+    if first_task is not None:
+        raise ValueError(f"{name} fixes the size of every task; it takes no first_task (got {first_task!r})")
+
 # %% ../nbs/00e_scenarios.ipynb #3ecea771
+def _listed(xs:list, most:int=12) -> str:
+    "`xs` as '1, 2, 4', at most `most` of them."
+    return ', '.join(map(str, xs[:most])) + (', ...' if len(xs) > most else '')
+
+def _uneven_tasks(n_classes:int, n_tasks:int, first_task:int=None) -> str:
+    "Why `n_classes` classes do not cut into `n_tasks` tasks (after a `first_task`), and the settings that would."
+    C, n, f = n_classes, n_tasks, first_task
+    if f is None:
+        msg = f"{C} classes cannot be cut into {n} tasks of equal size; n_tasks must divide the classes: one of "
+        msg += _listed([k for k in range(1, C + 1) if C % k == 0])
+        if n <= C:  # the other tasks get C // n classes each, the first task the rest
+            first = C - (n - 1) * (C // n)
+            msg += f"; or keep n_tasks={n} with a larger first task: first_task={first} gives {first} + {n - 1} x "
+            msg += f"{C // n} classes"
+        return msg
+    tasks = [1 + k for k in range(1, C - f + 1) if (C - f) % k == 0]  # 1 + the numbers of tasks the rest cuts into
+    tasks = [1] if f == C else tasks
+    firsts = sorted(C - (n - 1) * k for k in range(1, C) if C - (n - 1) * k >= 1) if n > 1 else [C]
+    msg = f"{C} classes cannot be cut into {n} tasks with a first task of {f} and {n - 1} of equal size after it"
+    msg = msg if n > 1 else f"{C} classes cannot be cut into 1 task with a first task of {f}: it holds all {C} classes"
+    if tasks:
+        msg += f"; with first_task={f} choose n_tasks among {_listed(tasks)}"
+    if firsts:
+        msg += f"; with n_tasks={n} choose first_task among {_listed(firsts)}"
+    return msg if tasks or firsts else msg + f"; there are only {C} classes"
+
+# %% ../nbs/00e_scenarios.ipynb #99c1c7fd
 @scenarios.register(name='class-incremental')
 def class_incremental(n_classes, n_tasks, first_task=None, class_order_seed=None, class_order=None,
                       task_sizes=None, task_names=None, task_aware=False) -> TaskSplit:
-    "`TaskSplit` of `n_tasks` tasks, or of the loader's `task_sizes` (one per dataset, in its order)."
+    "`TaskSplit` of `n_tasks` equal tasks (or a `first_task` and equal ones), or of the loader's `task_sizes`."
+    _positive('n_tasks', n_tasks, 'a positive number of tasks')
+    if first_task is not None:
+        _positive('first_task', first_task, 'a positive number of classes or None (None: equal tasks)')
     if task_sizes is not None:
         _no_class_order(f"a benchmark of {len(task_sizes)} datasets", class_order_seed, class_order)
+        _no_first_task(f"a benchmark of {len(task_sizes)} datasets", first_task)
         if n_tasks != len(task_sizes):
             raise ValueError(f"this benchmark has {len(task_sizes)} tasks ({', '.join(map(str, task_names or []))}); "
                              f"set n_tasks={len(task_sizes)} (got {n_tasks})")
         return TaskSplit(n_classes, task_sizes=task_sizes, task_aware=task_aware, task_names=task_names)
-    first = first_task or n_classes // n_tasks
+    first = n_classes // n_tasks if first_task is None else first_task
     other = (n_classes - first) // max(n_tasks - 1, 1) if n_tasks > 1 else first
-    if first < 1 or other < 1 or first + other * (n_tasks - 1) != n_classes:
-        with_first = f' with a first task of {first_task}' if first_task else ''
-        raise ValueError(f"{n_classes} classes cannot be cut into {n_tasks} tasks{with_first}; "
-                         "choose n_tasks/first_task that divide the classes")
+    if first < 1 or other < 1 or first + other * (n_tasks - 1) != n_classes:  # never tasks of unequal size
+        raise ValueError(_uneven_tasks(n_classes, n_tasks, first_task))
     return TaskSplit(n_classes, first, other, class_order_seed, class_order, task_aware=task_aware)
 
-# %% ../nbs/00e_scenarios.ipynb #ae3c6049
+# %% ../nbs/00e_scenarios.ipynb #61f5f1f1
 @scenarios.register(name='task-incremental')
 def task_incremental(n_classes, n_tasks, first_task=None, class_order_seed=None, class_order=None,
                      task_sizes=None, task_names=None) -> TaskSplit:
@@ -257,20 +300,23 @@ def domain_incremental(n_classes, n_tasks, train_task, task_names=None, first_ta
                        class_order=None) -> DomainSplit:
     "`DomainSplit` of the loader's domain per training sample; `n_tasks` must match the domains."
     _no_class_order('a domain-incremental benchmark', class_order_seed, class_order)
+    _no_first_task('a domain-incremental benchmark (one task per domain)', first_task)
     split = DomainSplit(n_classes, train_task, task_names)
     if n_tasks != split.n_tasks:
         raise ValueError(f"this benchmark has {split.n_tasks} domains ({', '.join(split.task_names)}); "
                          f"set n_tasks={split.n_tasks} (got {n_tasks})")
     return split
 
-# %% ../nbs/00e_scenarios.ipynb #99c1c7fd
+# %% ../nbs/00e_scenarios.ipynb #83164d65
 @scenarios.register(name='task-agnostic')
 def task_agnostic(n_classes, n_tasks, steps_per_task=None, width=50., seed=0, first_task=None,
                   class_order_seed=None, class_order=None) -> GaussianSchedule:
     "`GaussianSchedule` of `n_tasks` segments of `steps_per_task` batches."
+    _no_first_task('a task-agnostic stream (segments of steps_per_task batches)', first_task)
     if steps_per_task is None:
         raise ValueError("a task-agnostic stream needs steps_per_task, the number of batches between evaluations "
-                         "(not stated by L2P; pass it in dataset_kwargs, e.g. --set dataset_kwargs.steps_per_task=500)")
+                         "(not stated by L2P; pass it in dataset_kwargs, e.g. --set 'dataset_kwargs={steps_per_task: "
+                         "500}')")
     return GaussianSchedule(n_classes, n_tasks, steps_per_task, width, seed, class_order_seed, class_order)
 
 def make_split(scenario:str, # a name in `scenarios`, from the loader's `describe_dataset`
@@ -364,7 +410,8 @@ def load_gaussian_cifar100(root, # folder holding `cifar-100-python/`
     "`(train, test, options)`: CIFAR-100 and the options of its Gaussian schedule."
     if steps_per_task is None:
         raise ValueError("gaussian_cifar100 needs steps_per_task, the number of batches between evaluations; L2P "
-                         "does not state it: pass it in dataset_kwargs, e.g. --set dataset_kwargs.steps_per_task=500")
+                         "does not state it: pass it in dataset_kwargs, e.g. --set 'dataset_kwargs={steps_per_task: "
+                         "500}'")
     train, test = load_cifar100(root, download)
     return train, test, dict(steps_per_task=steps_per_task, width=width, seed=schedule_seed)
 

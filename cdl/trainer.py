@@ -14,10 +14,12 @@ from fastcore.basics import patch
 
 from .config import RunConfig, ConfigError, epoch_lr, step_lr, STEP_SCHEDULES, resolve_device, config_diff
 from .metrics import Metrics, RunDir, save_plots
+from .vit import load_fitting
 from .models import load_data, run_models, RunData
 from .schedules import Phase, Train, AfterTask
 from .benchmarks import split_hash
-from .runtime import dist_env, init_dist, all_reduce_grads, autocast, derive_seed, log, progress_bar, tick
+from .runtime import dist_env, init_dist, all_reduce_grads, autocast, derive_seed, log, progress_bar, tick, close_log
+from .runtime import LossWatch, NonFiniteLoss
 from .tracking import Tracker
 
 # %% auto #0
@@ -97,6 +99,8 @@ def train_step(self: ContinualTrainer, phase: Phase, opt, params, x, y, start, e
         else:
             out = model(x, q[phase.model], return_features=feats, extra_prompts=loss_fn.student_prompts(frozen))
         loss, _ = loss_fn(out, frozen[phase.reads[0]] if frozen else None, y, start, end)
+    if self.cfg.nonfinite == 'skip' and not torch.isfinite(loss):  # no update from this batch (counted by `train`)
+        return loss.detach()
     opt.zero_grad(set_to_none=True)
     (loss * (len(x) * self.world / (gb or len(x)))).backward()
     all_reduce_grads(params, self.world)
@@ -138,6 +142,7 @@ def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
     start, end = self.split.train_range(task)
     clip = stage.clip if stage.clip is not None else c.clip_grad
     losses, done, epoch = {p.model: [] for p in stage.phases}, 0, 0
+    watch, check = LossWatch(len(opts), dev), 1 if dev.type == 'cpu' or c.nonfinite == 'skip' else sync_every
     while done < iters if iters else epoch < epochs:
         gen = torch.Generator().manual_seed(derive_seed(c.seed, task, name, epoch))
         idx, shuffle = self.split.train_indices(task, self.data.train_y, c.batch_size, gen)
@@ -145,31 +150,38 @@ def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
         n_epochs = math.ceil(iters / n_batches) if iters else epochs
         lr = epoch_lr(lr0, epoch, n_epochs, schedule) if schedule not in STEP_SCHEDULES else lr0
         torch.manual_seed(derive_seed(c.seed, task, name, epoch, 'torch'))
-        total, seen, t0 = torch.zeros(len(opts), device=dev), 0, time.perf_counter()
+        seen, t0 = 0, time.perf_counter()
+        where = f"task {task + 1}/{self.n_tasks}, stage {name!r}, epoch {epoch + 1}/{n_epochs}"
         desc = f"task {task + 1}/{self.n_tasks} {name:7s} ep {epoch + 1}/{n_epochs}"
-        bar = progress_bar(min(n_batches, iters - done) if iters else n_batches, desc, c.progress and not self.rank)
+        watch.new_epoch(n_steps := min(n_batches, iters - done) if iters else n_batches)
+        bar = progress_bar(n_steps, desc, c.progress and not self.rank)
         for step, (x, y, gb) in enumerate(self.batches(True, idx, c.batch_size, gen, shuffle)):
             if schedule in STEP_SCHEDULES:
                 lr = step_lr(lr0, done, iters or epochs * n_batches, schedule, c.warmup_steps)
             for i, (phase, (params, opt)) in enumerate(zip(stage.phases, opts)):
                 for g in opt.param_groups:
                     g['lr'] = lr * g.get('lr_scale', 1.0)
-                total[i] += self.train_step(phase, opt, params, x, y, start, end, gb, clip) * len(x)
+                watch.add(i, step, self.train_step(phase, opt, params, x, y, start, end, gb, clip), len(x))
             for h in hooks:
                 h.after_step(done)
             seen, done = seen + len(x), done + 1
-            tick(bar, step, sync_every, total, seen * self.world / (time.perf_counter() - t0))
+            if (step + 1) % check == 0 and c.nonfinite == 'stop':
+                watch.stop_if_bad(stage.phases, where, c.instability_hints())
+            tick(bar, step, sync_every, watch.total, seen * self.world / (time.perf_counter() - t0))
             if done == iters:
                 break
         if bar is not None:
             bar.close()
-        mean = (total / max(seen, 1)).tolist()
+        if c.nonfinite == 'stop':
+            watch.stop_if_bad(stage.phases, where, c.instability_hints())
+        mean = watch.means()
         for p, l in zip(stage.phases, mean):
             losses[p.model].append(l)
         self._log(
             f"task {task + 1}/{self.n_tasks} | {name:7s} | epoch {epoch + 1}/{n_epochs} | "
             f"loss {'/'.join(f'{l:.4f}' for l in mean)} | "
-            f"lr {lr:.2e} | {seen * self.world / (time.perf_counter() - t0):.0f} img/s",
+            f"lr {lr:.2e} | {seen * self.world / (time.perf_counter() - t0):.0f} img/s"
+            + watch.notes(stage.phases, mean, c.instability_hints()),
             **{f'{p.model}/loss/task{task}': l for p, l in zip(stage.phases, mean)},
             step=epoch,
         )
@@ -232,6 +244,7 @@ def save_checkpoint(self: ContinualTrainer, task, step=None):
     state = {n: m.trainable_state() for n, m in self.models.items()}
     losses = {k: l.state_dict() for k, l in self.losses.items()}
     self.run_dir.save_checkpoint(task, dict(task=task, **state, losses=losses, metrics=self.metrics.summary(),
+                                            acc=self.metrics.acc,  # full precision: the summary rounds
                                             history=self.history, config=self.cfg.to_dict(), rng=rng, step=step,
                                             extra_accs=self.extra_accs), step)
 
@@ -243,19 +256,20 @@ def load_checkpoint(self: ContinualTrainer):
     partial = self.run_dir.partial_files(len(files))  # steps of the task after the last complete one
     self.resume_step = 0
     if not files and not partial:
+        self._log(f"resume: {self.out} holds no checkpoint yet, so the run starts from the first task")
         return 0
-    ck = torch.load((partial or files)[-1], map_location=self.device, weights_only=False)
+    path = (partial or files)[-1]
+    ck = self.run_dir.read_checkpoint(path, self.device)
     if diff := config_diff(ck['config'], self.cfg):
         changes = ', '.join(f"{k} (saved {a!r}, now {b!r})" for k, (a, b) in sorted(diff.items()))
         raise ConfigError(f"cannot resume {self.out}: its config differs in {changes}; "
                           "use the saved config or a new output_dir")
     for name, model in self.models.items():
-        missing, unexpected = model.load_state_dict(ck[name], strict=False)
-        if unexpected or any(not k.startswith('backbone.') for k in missing):
-            raise ConfigError(f"checkpoint {(partial or files)[-1]} does not fit the {name}")
+        load_fitting(model, ck[name], f"checkpoint {path} does not fit the {name}", frozen='backbone.')
     for k, l in self.losses.items():
         l.load_state_dict(ck['losses'][k])
     self.metrics, self.history = Metrics.from_summary(self.n_tasks, ck['metrics'], self.metrics.roles), ck['history']
+    self.metrics.acc.update(ck.get('acc', {}))  # exact values (older checkpoints: rounded)
     rng = ck['rng']  # restored for code outside cdl that draws random numbers; cdl itself reseeds every stage
     torch.set_rng_state(rng['torch'].cpu())
     np.random.set_state(rng['numpy'])
@@ -276,6 +290,8 @@ def _open_run(self: ContinualTrainer):
     split = dict(dataset=self.cfg.dataset, benchmark=self.data.kind, hash=self.split_hash, **self.split.describe())
     self.run_dir.open(self.cfg, split)
     log.info(f"split {self.data.kind}: {self.split.scenario}, {self.split.n_tasks} tasks, hash {self.split_hash}")
+    if skipped := getattr(self.split, 'skipped', None):
+        log.warning(f"left out {len(skipped)} unreadable images (bad_images='skip'): {', '.join(skipped[:5])}")
 
 @patch
 def _log(self: ContinualTrainer, msg, step=0, **scalars):
@@ -308,23 +324,25 @@ def run_task(self: ContinualTrainer, task):
 @patch
 def run(self: ContinualTrainer):
     "Train and evaluate over all tasks (continuing a run when `resume`); returns the metrics summary."
-    self._open_run()
-    first = self.load_checkpoint() if self.cfg.resume else 0
-    if self.cfg.resume and first:
-        self._log(f"resuming {self.out} at task {first + 1}/{self.n_tasks}")
-        if self.rank == 0:
-            for t in range(first):
+    try:
+        self._open_run()
+        first = self.load_checkpoint() if self.cfg.resume else 0
+        if self.cfg.resume and first:
+            self._log(f"resuming {self.out} at task {first + 1}/{self.n_tasks}")
+            for t in range(first if self.rank == 0 else 0):
                 self.run_dir.write_metrics(self.metrics, t)  # rewritten: no rows of a cut-short task
-    with self.tracker.open():  # closed at the end; on an error the W&B run finishes as failed
-        for task in range(first, self.n_tasks):
-            t0 = time.perf_counter()
-            self.metrics.update(task, self.run_task(task))
-            self.history.append(dict(task=task, seconds=time.perf_counter() - t0))
-            if self.rank == 0:
-                self.save_checkpoint(task)
-                self.run_dir.write_metrics(self.metrics, task)
-                save_plots(self.metrics, self.out)
-                self.tracker.task_done(task, self.metrics)
-            avg = ' '.join(f'{r} {self.metrics.avg_acc(r)[-1]:.4f}' for r in self.metrics.roles)
-            self._log(f"task {task + 1}/{self.n_tasks} done in {time.perf_counter() - t0:.1f}s | avg acc {avg}")
-    return self.metrics.summary()
+        with self.tracker.open():  # closed at the end; on an error the W&B run finishes as failed
+            for task in range(first, self.n_tasks):
+                t0 = time.perf_counter()
+                self.metrics.update(task, self.run_task(task))
+                self.history.append(dict(task=task, seconds=time.perf_counter() - t0))
+                if self.rank == 0:
+                    self.save_checkpoint(task)
+                    self.run_dir.write_metrics(self.metrics, task)
+                    save_plots(self.metrics, self.out)
+                    self.tracker.task_done(task, self.metrics)
+                avg = ' '.join(f'{r} {self.metrics.avg_acc(r)[-1]:.4f}' for r in self.metrics.roles)
+                self._log(f"task {task + 1}/{self.n_tasks} done in {time.perf_counter() - t0:.1f}s | avg acc {avg}")
+        return self.metrics.summary()
+    finally:
+        close_log()  # also when the run fails: no file handle left behind

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_vit_prompts.ipynb #994c9ca0
 from __future__ import annotations
-import math
+import difflib, math
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -18,7 +18,8 @@ from timm.models import register_model
 from timm.models.vision_transformer import VisionTransformer
 
 # %% auto #0
-__all__ = ['TINY_VITS', 'Prompts', 'tiny_vit', 'prompted_attention', 'WeightsUnavailable', 'PromptedViT', 'ModelOut']
+__all__ = ['TINY_VITS', 'Prompts', 'tiny_vit', 'prompted_attention', 'WeightsUnavailable', 'check_model_name', 'PromptedViT',
+           'state_mismatch', 'load_fitting', 'ModelOut']
 
 # %% ../nbs/01_vit_prompts.ipynb #30fd465f
 @dataclass
@@ -128,8 +129,16 @@ class WeightsUnavailable(RuntimeError):
     "Pretrained weights that cannot be downloaded (no network) and are not cached."
 
 # %% ../nbs/01_vit_prompts.ipynb #31d3a455
+def check_model_name(name:str):
+    "Raise a `ValueError` naming the closest timm models when `name` (with or without a weights tag) is not one."
+    if not timm.is_model(name):
+        close = difflib.get_close_matches(name.split('.')[0], timm.list_models(), 5)
+        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ''
+        raise ValueError(f"unknown timm model {name!r}{hint}; use a ViT name from `timm.list_models('vit_*')`")
+
 def _create_vit(name, pretrained, **kwargs):
     "timm model `name` without classifier, checked to be a `VisionTransformer` with a [CLS] token."
+    check_model_name(name)
     try:
         vit = timm.create_model(name, pretrained=pretrained, num_classes=0, **kwargs)
     except RuntimeError as e:
@@ -179,6 +188,22 @@ def pixels(self:PromptedViT, x):
     return (x - self.mean) / self.std if self.normalize else x
 
 # %% ../nbs/01_vit_prompts.ipynb #e9ce5c00
+def state_mismatch(module:nn.Module, sd:dict) -> list:
+    "'key: checkpoint (a, b) vs model (c, d)' for each tensor of state dict `sd` whose shape differs from `module`'s."
+    own = module.state_dict()
+    return [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}" for k, v in sd.items()
+            if hasattr(v, 'shape') and hasattr(own.get(k), 'shape') and tuple(v.shape) != tuple(own[k].shape)]
+
+def load_fitting(module:nn.Module, sd:dict, what:str, # what does not fit, for the message
+                 frozen:str=None): # prefix of weights the state may lack (not saved: frozen, e.g. 'backbone.')
+    "Load state dict `sd` into `module`, or raise a `ValueError` naming the tensors that differ in shape or name."
+    if shapes := state_mismatch(module, sd):
+        raise ValueError(f"{what}: {len(shapes)} tensors differ in shape, {'; '.join(shapes[:4])}")
+    missing, unexpected = module.load_state_dict(sd, strict=False)
+    if unexpected or (missing := [k for k in missing if not (frozen and k.startswith(frozen))]):
+        raise ValueError(f"{what}: unexpected tensors {unexpected[:4]}, missing {missing[:4]}")
+
+# %% ../nbs/01_vit_prompts.ipynb #8dfa6906
 def _load_checkpoint(vit, path):
     "Load a local checkpoint (`.pth`/`.pt`/`.bin`/`.safetensors`/`.npz`) into `vit`, ignoring classifier weights."
     path = Path(path)
@@ -186,11 +211,17 @@ def _load_checkpoint(vit, path):
         raise FileNotFoundError(f"checkpoint {path} does not exist; pass the path of a saved timm ViT state dict")
     if path.suffix == '.npz':
         return vit.load_pretrained(str(path))
-    if path.suffix == '.safetensors':
-        from safetensors.torch import load_file
-        sd = load_file(str(path))
-    else:
-        sd = torch.load(path, map_location='cpu', weights_only=True)
+    try:
+        if path.suffix == '.safetensors':
+            from safetensors.torch import load_file
+            sd = load_file(str(path))
+        else:
+            sd = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:  # truncated, corrupt or not a checkpoint: torch and safetensors raise many kinds
+        raise ValueError(f"checkpoint {path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+                         "the file is truncated, corrupt or not a PyTorch/safetensors state dict") from None
+    if not isinstance(sd, dict):
+        raise ValueError(f"checkpoint {path} holds a {type(sd).__name__}, not a state dict")
     for key in ('state_dict', 'model', 'module', 'teacher'):  # 'teacher': DINO's and iBOT's full checkpoints
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
             sd = sd[key]
@@ -201,6 +232,9 @@ def _load_checkpoint(vit, path):
             break
     from timm.models.vision_transformer import checkpoint_filter_fn
     sd = {k: v for k, v in checkpoint_filter_fn(sd, vit).items() if not k.startswith('head')}
+    if shapes := state_mismatch(vit, sd):
+        raise ValueError(f"checkpoint {path} does not fit {type(vit).__name__}: {len(shapes)} tensors differ in shape, "
+                         f"{'; '.join(shapes[:4])}; check that the model name and kwargs match the checkpoint's")
     missing, unexpected = vit.load_state_dict(sd, strict=False)
     if missing or unexpected:
         raise ValueError(f"checkpoint {path} does not fit {type(vit).__name__}: missing {missing[:5]}, unexpected "

@@ -16,7 +16,7 @@ ENV = {**{k: v for k, v in os.environ.items() if k != 'IN_TEST'}, 'OMP_NUM_THREA
 
 
 def sweep_cmd(tmp_path):
-    tiny = dict(TINY, root=str(tmp_path / 'data'), n_tasks=3, batch_size=8, max_batches=2,
+    tiny = dict(TINY, root=str(tmp_path / 'data'), n_tasks=3, batch_size=8, max_batches=2, learner_kwargs=dict(pool=12),
                 synthetic=dict(fmt='cifar100', n_classes=6, n_train=12, n_test=6, img_size=32))
     sets = [f'{k}={json.dumps(v)}' for k, v in tiny.items()]
     exe = Path(sys.executable).with_name('cdl_sweep')

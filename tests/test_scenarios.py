@@ -106,7 +106,7 @@ def test_core50_trains(tiny_cfg, tmp_path):
 
 def test_gaussian_stream(tiny_cfg, tmp_path):
     "Task-agnostic: segments of `steps_per_task` batches, no task boundaries told, one common test set."
-    cfg = tiny(tiny_cfg, tmp_path, 'gaussian_cifar100', 3, n_classes=6, n_train=4, n_test=2)
+    cfg = tiny(tiny_cfg, tmp_path, 'gaussian_cifar100', 3, n_classes=6, n_train=4, n_test=2) | dict(learner_kwargs=dict(pool=12))
     with pytest.raises(ValueError, match='needs steps_per_task'):
         run('demo', **cfg)
     res = run('demo', **{**cfg, 'max_batches': None}, dataset_kwargs=dict(steps_per_task=2, width=1.0))
@@ -123,7 +123,7 @@ def test_split_hash_in_run_folder(tiny_cfg, tmp_path):
     from cdl.benchmarks import split_hash
     from cdl.cli import make_config
     from cdl.models import load_data
-    cfg = tiny(tiny_cfg, tmp_path, 'core50', 8, n_classes=2, n_train=1, n_test=1)
+    cfg = tiny(tiny_cfg, tmp_path, 'core50', 8, n_classes=2, n_train=1, n_test=1) | dict(learner_kwargs=dict(pool=8))
     run('demo', **cfg)
     recorded = matrices(cfg['output_dir'])[1]['hash']
     again = split_hash(*load_data(make_config('demo', **cfg))[:3])
