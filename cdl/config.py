@@ -91,7 +91,7 @@ class RunConfig:
     split_seed: int = 0  # seed of cdl's own ImageNet-R 80/20 split (when no split_file), independent of `seed`
     synthetic: dict = field(default_factory=dict)  # `make_synthetic` arguments when dataset='synthetic'
     dataset_kwargs: dict = field(default_factory=dict)  # further options of the dataset's loader (`cdl_run --list-datasets`)
-    bad_images: str = 'error'  # unreadable image files (checked once, up front): 'error' names them, 'skip' leaves them out
+    bad_images: str = 'error'  # unreadable image files (checked up front): 'error' names them, 'skip' leaves them out
     # models
     teacher: ModelSpec | None = field(  # None: no teacher (CLIP methods: the student alone)
         default_factory=lambda: ModelSpec('vit_base_patch16_224.augreg_in21k_ft_in1k'))
@@ -361,7 +361,7 @@ def validate(self: RunConfig):
     if self.wandb and importlib.util.find_spec('wandb') is None:
         errs.append("wandb=True needs the wandb package: pip install wandb (or set wandb=False)")
     if self.tensorboard and importlib.util.find_spec('tensorboard') is None:
-        errs.append("tensorboard=True needs the tensorboard package: pip install tensorboard (or set tensorboard=False)")
+        errs.append("tensorboard=True needs the tensorboard package: pip install tensorboard (or tensorboard=False)")
     if errs:
         raise ConfigError("invalid run configuration:\n  - " + "\n  - ".join(errs))
     if key:

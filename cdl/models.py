@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 from .config import RunConfig, ConfigError
-from .data import TaskSplit, ImageSet, FileSet, get_dataset, make_synthetic, datasets, check_images
+from .data import TaskSplit, ImageSet, FileSet, get_dataset, make_synthetic, datasets
+from .image_check import check_images
 from .scenarios import make_split
 from .registry import accepted_params
 from .pipelines import TensorLoader, pil_batches, eval_resize, augmentations, test_side

@@ -136,7 +136,8 @@ class LossWatch:
         raise NonFiniteLoss(
             f"the {phase.model}'s loss ({phase.loss}) became NaN or infinite in {where}, step {step + 1}; the run "
             f"stops, its checkpoints and metrics so far are kept. Likely causes: "
-            f"{hints or 'an lr too high for this model, or a corrupt batch'}. To skip such steps, set nonfinite='skip'.")
+            f"{hints or 'an lr too high for this model, or a corrupt batch'}. "
+            "To skip such steps, set nonfinite='skip'.")
 
     def notes(self, phases, means:list, hints:str='') -> str:
         "' | ...' for an epoch's log line: steps skipped for a non-finite loss, losses that explode (also warned)."
@@ -150,4 +151,5 @@ class LossWatch:
     def exploding(self, means:list, factor:float=10.) -> list:
         "(phase, ratio) for each phase whose epoch mean is above `factor` x its first step's loss (and above 1)."
         first = self.first.tolist()
-        return [(i, m / max(f, 1e-12)) for i, (m, f) in enumerate(zip(means, first)) if m > factor * max(f, 0.1) and m > 1]
+        pairs = enumerate(zip(means, first))
+        return [(i, m / max(f, 1e-12)) for i, (m, f) in pairs if m > factor * max(f, 0.1) and m > 1]

@@ -19,6 +19,15 @@ from cdl.data import FileSet, decode_image, load_cifar100, make_synthetic
 from cdl.scenarios import make_split
 
 
+@pytest.fixture(autouse=True)
+def _info_log():
+    "The `cdl` log at INFO, whatever level a notebook or an earlier test left it at (these tests read the run's log)."
+    level = log.level
+    log.setLevel(logging.INFO)
+    yield
+    log.setLevel(level)
+
+
 def _files(out) -> dict:
     "{name: bytes} of a run folder's results (plots, log, TensorBoard and checkpoints aside), its own path neutral."
     out = Path(out)
@@ -226,15 +235,22 @@ def test_resume_with_nothing_to_resume(tiny_cfg):
 
 def test_random_kills_resume_byte_identical(data_root, tmp_path):
     """SIGKILL at seeded random moments (start-up, training, evaluation, checkpoint writes), resumed each time:
-    every result file ends byte-identical to an uninterrupted run's."""
+    every result file ends byte-identical to an uninterrupted run's. A kill lands a random time after a random
+    number of new log lines (or during start-up), so where it lands does not depend on how fast this machine is."""
     full, killed = tmp_path / 'full', tmp_path / 'killed'
-    t0 = time.time()
     subprocess.run(cli(*_args(data_root, full)), check=True, capture_output=True, timeout=600)
-    took, rng, kills = time.time() - t0, random.Random(16), 0
+    n_lines, rng, kills = len(RunDir(full).log.read_text().splitlines()), random.Random(16), 0
     for attempt in range(3):
         p = subprocess.Popen(cli(*_args(data_root, killed), *(['--resume'] if attempt else [])),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.4, 1.0) * took)
+        log_file, t0 = RunDir(killed).log, time.time()
+        base = len(log_file.read_text().splitlines()) if log_file.exists() else 0  # the log is appended to
+        after, delay, startup = rng.randrange(n_lines // 3), rng.uniform(0, 0.3), rng.random() < 0.2
+        while not startup and p.poll() is None and time.time() - t0 < 300:  # 1 in 5: during start-up
+            if (len(log_file.read_text().splitlines()) if log_file.exists() else 0) > base + after:
+                break
+            time.sleep(0.01)
+        time.sleep(delay)
         if p.poll() is None:
             os.kill(p.pid, signal.SIGKILL)
             kills += 1
@@ -292,8 +308,8 @@ def test_log_file_closed_after_a_run(tiny_cfg):
 # ------------------------------------------------ bad data: unreadable images, no network, uneven splits
 
 def _check_images():
-    "`cdl.data.check_images` (imported here so that each test fails on its own when it is missing)."
-    from cdl.data import check_images
+    "`cdl.image_check.check_images` (imported here so that each test fails on its own when it is missing)."
+    from cdl.image_check import check_images
     return check_images
 
 
