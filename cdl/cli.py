@@ -4,13 +4,13 @@
 
 # %% ../nbs/05g_cli.ipynb #c41263c1
 from __future__ import annotations
-import sys
+import argparse, itertools, sys, textwrap
 from pathlib import Path
 
 import torch.distributed as dist
 from fastcore.script import call_parse, Param, anno_parser
 
-from .config import RunConfig, ConfigError, parse_sets
+from .config import RunConfig, ConfigError, parse_sets, config_fields
 from .presets import presets, get_preset
 from .trainer import ContinualTrainer
 from .vit import WeightsUnavailable
@@ -20,7 +20,8 @@ from .models import load_data
 from .benchmarks import split_hash
 
 # %% auto #0
-__all__ = ['make_config', 'run', 'format_summary', 'print_presets', 'print_datasets', 'print_split', 'cdl_run', 'cdl_run_cli']
+__all__ = ['make_config', 'run', 'format_summary', 'print_presets', 'print_datasets', 'print_split', 'cdl_run', 'fields_help',
+           'cdl_run_cli']
 
 # %% ../nbs/05g_cli.ipynb #0aa4ea58
 def make_config(config=None, **overrides):
@@ -84,6 +85,7 @@ def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False
             set: Param("override fields: --set epochs=2 learner=L2P", str, nargs='*', action='extend') = None,
             output_dir: str = None, # run folder (default: the preset's)
             resume: bool = False, # continue the run in output_dir from its last complete task
+            tensorboard: bool = False, # also write TensorBoard charts into <output_dir>/tensorboard
             device: str = None, # 'cpu', 'cuda', 'cuda:1' (default: the preset's)
             list_presets: bool = False, # list the presets and exit
             list_datasets: bool = False, # list the datasets (scenario, tasks x classes, layout on disk) and exit
@@ -96,8 +98,7 @@ def cdl_run(preset: Param("preset name or path of a YAML config", str, opt=False
     try:
         ov = parse_sets(set)
         ov.update({k: v for k, v in dict(output_dir=output_dir, device=device).items() if v is not None})
-        if resume:
-            ov['resume'] = True
+        ov.update({k: True for k, on in dict(resume=resume, tensorboard=tensorboard).items() if on})
         if split_hash:
             return print_split(make_config(preset, **ov))
         trainer = ContinualTrainer(make_config(preset, **ov))
@@ -118,9 +119,23 @@ def _underscore_option(arg):
     name, eq, value = arg[2:].partition('=')
     return '--' + name.replace('-', '_') + eq + value
 
+def fields_help(width:int=110) -> str:
+    "The `RunConfig` fields by group, each with its default and meaning: the end of `cdl_run --help`."
+    out = ["run configuration fields (set any of them with --set field=value; a model's with --set teacher.name=...):"]
+    for group, rows in itertools.groupby(config_fields(), key=lambda f: f[0]):
+        out.append(f"\n  {group}:")
+        for _, name, default, meaning in rows:
+            head = f"    {name} = {default!r}"
+            text = textwrap.wrap(meaning, width - 38) or ['']
+            out.append(f"{head:38s}{text[0]}" if len(head) < 38 else f"{head}\n{'':38s}{text[0]}")
+            out += [f"{'':38s}{t}" for t in text[1:]]
+    return '\n'.join(out)
+
 def cdl_run_cli():
     "Console entry point of `cdl_run`."
-    args = vars(anno_parser(cdl_run.__wrapped__).parse_args([_underscore_option(a) for a in sys.argv[1:]]))
+    parser = anno_parser(cdl_run.__wrapped__)
+    parser.formatter_class, parser.epilog = argparse.RawDescriptionHelpFormatter, fields_help()
+    args = vars(parser.parse_args([_underscore_option(a) for a in sys.argv[1:]]))
     for k in ('pdb', 'xtra'):
         args.pop(k, None)
     return cdl_run(**args)

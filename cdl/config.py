@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_config.ipynb #179597ab
 from __future__ import annotations
-import dataclasses, difflib, importlib.util, json, math
+import ast, dataclasses, difflib, importlib, importlib.util, inspect, io, json, math, textwrap, tokenize
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from .registry import accepted_params
 
 # %% auto #0
 __all__ = ['LR_SCHEDULES', 'STEP_SCHEDULES', 'RUNTIME', 'RUNTIME_FIELDS', 'epoch_lr', 'step_lr', 'ModelSpec', 'RunConfig',
-           'ConfigError', 'resolve_device', 'config_diff', 'parse_sets', 'parse_grid']
+           'ConfigError', 'config_fields', 'resolve_device', 'config_diff', 'parse_sets', 'parse_grid']
 
 # %% ../nbs/05_config.ipynb #c081d144
 LR_SCHEDULES = {
@@ -95,7 +95,8 @@ class RunConfig:
     # models
     teacher: ModelSpec | None = field(  # None: no teacher (CLIP methods: the student alone)
         default_factory=lambda: ModelSpec('vit_base_patch16_224.augreg_in21k_ft_in1k'))
-    student: ModelSpec = field(default_factory=lambda: ModelSpec('vit_small_patch16_224.augreg_in21k_ft_in1k'))
+    student: ModelSpec = field(  # the model that learns; a timm name or {name, checkpoint, kwargs}
+        default_factory=lambda: ModelSpec('vit_small_patch16_224.augreg_in21k_ft_in1k'))
     pretrained: bool = True  # load timm's pretrained weights
     normalize: bool = (
         False  # standardise pixels with the weights' mean/std (default: raw [0, 1] pixels, as the authors)
@@ -103,18 +104,18 @@ class RunConfig:
     # learner
     learner: str = 'CODAPrompt'  # a prompt learner (L2P, DualPrompt, CODAPrompt, APT, ...) or a CLIP method (ZSCL, ...)
     prompt_param: list | None = None  # the authors' prompt_param list
-    learner_kwargs: dict = field(default_factory=dict)
+    learner_kwargs: dict = field(default_factory=dict)  # further options of the learner, e.g. {pool: 100}
     apt_merge: str = 'after_student'  # APT: both models merge after the student phase (authors), or 'after_own_phase'
     # distillation
     distiller: str = 'KD_Token'  # KD_Token (D-CDL), KD, DKD, FitNets, ReviewKD or none
     alpha: float = 0.5  # weight of the distillation term
     temperature: float = 2.0  # KD temperature
-    distiller_kwargs: dict = field(default_factory=dict)
+    distiller_kwargs: dict = field(default_factory=dict)  # further options of the distiller
     kd_prompt_param: list = field(default_factory=lambda: [12, 6])  # D-CDL [n_layers, length]
     # optimisation
     epochs: int = 20  # epochs per task, for the teacher and for the student
-    batch_size: int = 64
-    lr: float = 1e-3
+    batch_size: int = 64  # training batch (per device under torchrun)
+    lr: float = 1e-3  # base learning rate of every phase
     lr_batch_scale: int | None = None  # HiDe's scaling: every stage's lr times this (per-device) batch / 256
     lr_schedule: str = (
         'authors'  # 'authors' (cosine lagging one epoch, as the authors' scheduler), 'cosine', 'constant', 'step', 'full_cosine'
@@ -123,15 +124,15 @@ class RunConfig:
     iterations: int | None = None  # optimiser steps per task instead of `epochs` (cycling through the task's data)
     task_lr: list | dict | None = None  # lr per task: a list, or {task name or index: lr} (others: `lr`)
     optimizer: str = 'adam'  # 'adam' (the prompt learners'), 'adamw' (CLIP fine-tuning) or 'sgd' (official L2P, CORe50)
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # of the optimiser
     clip_grad: float | None = None  # clip each phase's gradient norm to this (official L2P/DualPrompt: 1.0)
     freeze_backbone: bool = True  # False: the ViT backbones train too (official L2P on CORe50)
     augment: str = 'auto'  # 'vit', 'clip' (CLIP's crops, no flips), 'l2p' (official L2P) or 'auto' (by learner)
-    seed: int = 0
+    seed: int = 0  # every random draw of the run derives from it
     max_batches: int | None = None  # cap on batches per epoch (quick smoke runs)
     nonfinite: str = 'stop'  # a NaN/inf loss: 'stop' the run with an error, or 'skip' the step (counted in the log)
     # runtime
-    eval_batch_size: int = field(default=256, metadata=RUNTIME)
+    eval_batch_size: int = field(default=256, metadata=RUNTIME)  # test batch
     device: str = field(default='auto', metadata=RUNTIME)  # 'auto', 'cpu', 'cuda', 'cuda:1', ...
     precision: str = 'auto'  # 'fp32', 'bf16' or 'auto' (bf16 on CUDA, fp32 on CPU)
     compile: bool = False  # torch.compile the prompted backbones
@@ -192,6 +193,28 @@ def from_dict(cls: RunConfig, d: dict):
         ]
         raise ConfigError(f"unknown config field(s) {', '.join(hints)}; valid fields: {', '.join(_FIELDS)}")
     return cls(**_models_from_flat(d))
+
+# %% ../nbs/05_config.ipynb #5c57d757
+def _comments(src) -> dict:
+    "{line number: comment text} of the comments in the source `src`."
+    toks = tokenize.generate_tokens(io.StringIO(src).readline)
+    return {t.start[0]: t.string.lstrip('#').strip() for t in toks if t.type == tokenize.COMMENT}
+
+def config_fields() -> list:
+    "(group, field, default, meaning) of every `RunConfig` field, in the order and groups of its definition."
+    cls = importlib.import_module('cdl.config').RunConfig  # the installed class: its source file is known
+    src = textwrap.dedent(inspect.getsource(cls))
+    lines, notes, group, out = src.splitlines(), _comments(src), '', []
+    for node in ast.parse(src).body[0].body:
+        if not isinstance(node, ast.AnnAssign):
+            continue
+        own = [notes[n] for n in range(node.lineno, node.end_lineno + 1) if n in notes and lines[n - 1].strip()[0] != '#']
+        above = node.lineno - 1
+        group = notes[above] if above in notes and lines[above - 1].strip()[0] == '#' else group
+        f = cls.__dataclass_fields__[node.target.id]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        out.append((group, f.name, getattr(default, 'name', default), ' '.join(own)))
+    return out
 
 # %% ../nbs/05_config.ipynb #045a4a8c
 @patch
@@ -367,6 +390,14 @@ def validate(self: RunConfig):
     if key:
         self.learner = key
     return self
+
+# %% ../nbs/05_config.ipynb #3e1cd329
+@patch(as_prop=True)
+def title(self: RunConfig) -> str:
+    "The run in one line: learner, distiller (if any) and models, e.g. 'CODAPrompt + KD_Token: vit_base_... -> ...'."
+    teacher = f"{self.teacher.name.split('.')[0]} -> " if self.teacher is not None else ''
+    kd = f' + {self.distiller}' if self.distiller != 'none' else ''
+    return f"{self.learner}{kd}: {teacher}{self.student.name.split('.')[0]}"
 
 # %% ../nbs/05_config.ipynb #02b724b9
 @patch

@@ -250,7 +250,7 @@ def _append(path, task, header, row):
         fh.write(row + '\n')
 
 # %% ../nbs/05b_metrics.ipynb #1a65009d
-def plot_acc_matrices(metrics: Metrics):
+def plot_acc_matrices(metrics: Metrics, title:str=None): # the run, e.g. 'CODAPrompt + KD_Token: ViT-B -> ViT-S'
     "Heatmaps of the accuracy matrices (rows: after task t; columns: test data of task j)."
     from matplotlib.figure import Figure
     import seaborn as sns
@@ -264,24 +264,30 @@ def plot_acc_matrices(metrics: Metrics):
                     cbar=r == metrics.roles[-1], xticklabels=xt, yticklabels=range(1, T + 1), square=True)
         ax.set(title=f'{r}: accuracy (%)', xlabel='test data of task' if metrics.per_task else 'test set',
                ylabel='after task')
+    if title:
+        fig.suptitle(title, fontsize='medium')
     return fig
 
 # %% ../nbs/05b_metrics.ipynb #6569a7a0
-def plot_avg_acc(metrics: Metrics):
-    "Average accuracy over the seen tasks after each task, for every model."
+def plot_avg_acc(metrics: Metrics, title:str=None): # the run, e.g. 'CODAPrompt + KD_Token: ViT-B -> ViT-S'
+    "Average accuracy over the seen tasks after each task, for every model (tasks on integer ticks)."
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
     fig = Figure(figsize=(5, 3.2), layout='constrained')
     ax = fig.subplots()
     for r, style in zip(metrics.roles, ('o-', 's--', '^:', 'd-.')):
         ax.plot(range(1, metrics.done + 1), np.array(metrics.avg_acc(r)) * 100, style, label=r)
-    ax.set(xlabel='tasks learned', ylabel='average accuracy (%)', ylim=(0, 100), title='average accuracy')
+    ax.set(xlabel='tasks learned', ylabel='average accuracy (%)', ylim=(0, 100), title=title or 'average accuracy')
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlim(0.5, max(metrics.done, 1) + 0.5)
+    ax.title.set_fontsize('medium')
     ax.legend()
     ax.grid(alpha=.3)
     return fig
 
 # %% ../nbs/05b_metrics.ipynb #680aa549
-def save_plots(metrics: Metrics, folder):
+def save_plots(metrics: Metrics, folder, title:str=None): # the run (`RunConfig.title`), above each plot
     "Save the accuracy heatmaps and the average-accuracy curves into the run folder `folder`."
     rd = RunDir(folder)
-    plot_acc_matrices(metrics).savefig(rd.plot('acc_matrix'), dpi=110)
-    plot_avg_acc(metrics).savefig(rd.plot('avg_acc'), dpi=110)
+    plot_acc_matrices(metrics, title).savefig(rd.plot('acc_matrix'), dpi=110)
+    plot_avg_acc(metrics, title).savefig(rd.plot('avg_acc'), dpi=110)

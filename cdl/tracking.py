@@ -15,7 +15,7 @@ from .config import RunConfig, ConfigError
 from .metrics import Metrics, RunDir
 
 # %% auto #0
-__all__ = ['WANDB_ID', 'import_wandb', 'wandb_run_id', 'summary_scalars', 'Tracker']
+__all__ = ['WANDB_ID', 'import_wandb', 'wandb_run_id', 'summary_scalars', 'Tracker', 'tb_chart']
 
 # %% ../nbs/05k_tracking.ipynb #c9e757db
 def import_wandb():
@@ -92,13 +92,29 @@ def close(self: Tracker, failed=False):
         self.wb.finish(exit_code=int(failed))
     self.tb = self.wb = None
 
+# %% ../nbs/05k_tracking.ipynb #8fe186d7
+def tb_chart(name:str) -> tuple:
+    "(chart, line) of scalar `name` in TensorBoard: `m/measure` -> (measure, m), `m/measure/x` -> (measure/m, x)."
+    model, *rest = name.split('/')
+    if not rest:
+        return name, name
+    return (rest[0], model) if len(rest) == 1 else (f'{rest[0]}/{model}', '/'.join(rest[1:]))
+
+def _tb_write(tb, scalars:dict, step:int):
+    "Write `scalars` to TensorBoard's writer `tb` at `step`, a chart per `tb_chart` with its lines."
+    charts = {}
+    for k, v in scalars.items():
+        chart, line = tb_chart(k)
+        charts.setdefault(chart, {})[line] = v
+    for chart, lines in charts.items():
+        tb.add_scalars(chart, lines, step)
+
 # %% ../nbs/05k_tracking.ipynb #e42dc3d2
 @patch
 def log(self: Tracker, step=0, **scalars):
     "Write `scalars` ({name: number}); `step` is TensorBoard's x-axis."
     if self.tb is not None:
-        for k, v in scalars.items():
-            self.tb.add_scalar(k, v, step)
+        _tb_write(self.tb, scalars, step)
     if self.wb is not None and scalars:
         self.wb.log(scalars)
 
@@ -130,8 +146,7 @@ def task_done(self: Tracker, task, metrics: Metrics):
 @patch
 def _tb_task(self: Tracker, task, scalars, plots):
     from matplotlib.image import imread
-    for k, v in scalars.items():
-        self.tb.add_scalar(k, v, task)
+    _tb_write(self.tb, scalars, task)
     for name, path in plots.items():
         self.tb.add_image(f'plots/{name}', imread(path)[..., :3], task, dataformats='HWC')
     self.tb.flush()

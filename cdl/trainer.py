@@ -182,7 +182,7 @@ def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
             f"loss {'/'.join(f'{l:.4f}' for l in mean)} | "
             f"lr {lr:.2e} | {seen * self.world / (time.perf_counter() - t0):.0f} img/s"
             + watch.notes(stage.phases, mean, c.instability_hints()),
-            **{f'{p.model}/loss/task{task}': l for p, l in zip(stage.phases, mean)},
+            **{f'{p.model}/loss/task{task}': l for p, l in zip(stage.phases, mean)}, **{f'{name}/lr/task{task}': lr},
             step=epoch,
         )
         epoch += 1
@@ -339,7 +339,7 @@ def run(self: ContinualTrainer):
                 if self.rank == 0:
                     self.save_checkpoint(task)
                     self.run_dir.write_metrics(self.metrics, task)
-                    save_plots(self.metrics, self.out)
+                    save_plots(self.metrics, self.out, self.cfg.title)
                     self.tracker.task_done(task, self.metrics)
                 avg = ' '.join(f'{r} {self.metrics.avg_acc(r)[-1]:.4f}' for r in self.metrics.roles)
                 self._log(f"task {task + 1}/{self.n_tasks} done in {time.perf_counter() - t0:.1f}s | avg acc {avg}")
