@@ -4,7 +4,7 @@
 
 # %% ../nbs/05c_models.ipynb #3978f1dc
 from __future__ import annotations
-import hashlib, os
+import hashlib, inspect, json, os
 from pathlib import Path
 
 import torch
@@ -24,12 +24,30 @@ from .kd_prompts import KDBranch
 from .schedules import distillation_schedule
 from .clip import load_clip, clip_configs
 from .clip_continual import ContinualCLIP, clip_methods, class_prompts, clip_schedule, _ref_paths
-from .runtime import derive_seed
+from .runtime import derive_seed, console_log
 
 # %% auto #0
-__all__ = ['CLIP_MODEL_KWARGS', 'dataset_options', 'load_data', 'pretrain_synthetic', 'model_checkpoint', 'backbone',
-           'prepare_data', 'build_models', 'no_kd', 'vit_models', 'clip_model', 'run_classnames', 'clip_models',
-           'run_models', 'clip_reference', 'check_reference', 'RunData']
+__all__ = ['CLIP_MODEL_KWARGS', 'synthetic_written', 'write_synthetic', 'dataset_options', 'load_data', 'pretrain_synthetic',
+           'model_checkpoint', 'backbone', 'prepare_data', 'build_models', 'no_kd', 'vit_models', 'clip_model',
+           'run_classnames', 'clip_models', 'run_models', 'clip_reference', 'check_reference', 'RunData']
+
+# %% ../nbs/05c_models.ipynb #286b2eaf
+def synthetic_written(root, **syn) -> bool:
+    "Whether `make_synthetic(root, **syn)` would find its dataset already written under `root` (same settings)."
+    defaults = {k: p.default for k, p in inspect.signature(make_synthetic).parameters.items() if k != 'root'}
+    params = {**defaults, **syn}
+    marker = Path(root).expanduser() / f".cdl_synthetic_{params['fmt']}.json"
+    if not marker.exists():
+        return False
+    written = json.loads(marker.read_text())
+    return all(written.get(k) == v for k, v in params.items())
+
+def write_synthetic(root, **syn) -> Path:
+    "`make_synthetic(root, **syn)`, saying on the console when it writes (the first time) rather than reuses the data."
+    if not synthetic_written(root, **syn):
+        fmt, n = syn.get('fmt', 'cifar100'), syn.get('n_classes', 20)
+        console_log().info(f"writing the synthetic dataset ({n} classes, {fmt} format) to {root}")
+    return make_synthetic(root, **syn)
 
 # %% ../nbs/05c_models.ipynb #fb380660
 def dataset_options(cfg: RunConfig, name):
@@ -38,14 +56,14 @@ def dataset_options(cfg: RunConfig, name):
     accepted = accepted_params(datasets.get_cls(name))
     return {**{k: v for k, v in offered.items() if k in accepted}, **cfg.dataset_kwargs}
 
-# %% ../nbs/05c_models.ipynb #0f991636
+# %% ../nbs/05c_models.ipynb #f5850f48
 def load_data(cfg: RunConfig):
     "Train/test data, the split of its scenario (`cdl.scenarios`) and the dataset name (loader kind) of `cfg`."
     kind, root = cfg.dataset, cfg.root
     if kind == 'synthetic':
         syn = {k: v for k, v in cfg.synthetic.items() if k != 'pretrain'}
         kind = syn.setdefault('fmt', 'cifar100')
-        root = make_synthetic(root, **syn)
+        root = write_synthetic(root, **syn)
     train, test, *options = get_dataset(kind, root, **dataset_options(cfg, kind))
     skipped = []
     if isinstance(train, FileSet):  # image files: each checked once (cached), so a broken one fails before training
@@ -70,6 +88,8 @@ def pretrain_synthetic(root, name, model_kwargs, n_classes=40, n_train=100, epoc
     path = Path(root) / 'pretrained' / f'{name}-{hashlib.sha256(repr(setting).encode()).hexdigest()[:12]}.pth'
     if path.exists():
         return path
+    console_log().info(f"pretraining stand-in weights for {name} on {n_classes} other synthetic classes "
+                       f"(once, cached in {path.parent})")
     size = model_kwargs.get('img_size', 32)
     data_root = make_synthetic(
         Path(root) / 'pretrain_data', n_classes=n_classes, n_train=n_train, n_test=1, img_size=size, seed=seed

@@ -10,8 +10,8 @@ import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['log', 'dist_env', 'init_dist', 'all_reduce_grads', 'autocast', 'derive_seed', 'open_log', 'close_log', 'progress_bar',
-           'tick', 'NonFiniteLoss', 'LossWatch']
+__all__ = ['log', 'dist_env', 'init_dist', 'all_reduce_grads', 'autocast', 'derive_seed', 'ConsoleHandler', 'console_log',
+           'open_log', 'close_log', 'interactive', 'progress_bar', 'tick', 'NonFiniteLoss', 'LossWatch']
 
 # %% ../nbs/05d_runtime.ipynb #e31a1dd4
 def dist_env():
@@ -53,17 +53,28 @@ def derive_seed(*parts):
 # %% ../nbs/05d_runtime.ipynb #ef4c2217
 log = logging.getLogger('cdl')
 
+class ConsoleHandler(logging.StreamHandler):
+    "A handler writing to `sys.stdout` as it is at each message (a notebook cell's output, a test's capture)."
+    _sys = sys  # held by the class: the handler flushes at exit, when a notebook's namespace may be gone
+    stream = property(lambda self: self._sys.stdout, lambda self, value: None)
+
+def console_log():
+    "Make sure the `cdl` log reaches stdout (at INFO, unless the user set a level); returns the `cdl` logger."
+    if not any(type(h) in (logging.StreamHandler, ConsoleHandler) for h in log.handlers):
+        log.addHandler(ConsoleHandler())
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
+    log.propagate = False
+    return log
+
+# %% ../nbs/05d_runtime.ipynb #e39f027b
 def open_log(path):
     "Send the `cdl` log to the file `path` (replacing an earlier run's file) and to stdout."
     close_log()
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter('%(asctime)s %(message)s'))
     log.addHandler(handler)
-    if not any(type(h) is logging.StreamHandler for h in log.handlers):
-        log.addHandler(logging.StreamHandler(sys.stdout))
-    if log.level == logging.NOTSET:
-        log.setLevel(logging.INFO)
-    log.propagate = False
+    console_log()
 
 def close_log():
     "Close the log file (the console stays): at the end of a run, also one that failed."
@@ -71,13 +82,21 @@ def close_log():
         log.removeHandler(h)
         h.close()
 
-# %% ../nbs/05d_runtime.ipynb #8946170c
-def progress_bar(total:int, desc:str, enabled:bool=True):
-    "A tqdm bar of `total` batches described by `desc`, or None when not `enabled`."
-    if not enabled:
+# %% ../nbs/05d_runtime.ipynb #a0055dd0
+def interactive(stream=None) -> bool:
+    "Whether `stream` (default `sys.stderr`) is an interactive terminal: not a notebook kernel, a pipe or a file."
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no `isatty`, or a closed file
+        return False
+
+def progress_bar(total:int, desc:str, enabled:bool=True, file=None):
+    "A tqdm bar of `total` batches described by `desc` on `file` (stderr), or None: not `enabled` or not a terminal."
+    if not (enabled and interactive(file)):
         return None
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, leave=False, unit='batch', dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, leave=False, unit='batch', dynamic_ncols=True, file=file)
 
 def tick(bar, step:int, sync_every:int, total, img_s:float):
     "Advance `bar` (if any) after batch `step`; every `sync_every` batches show the summed losses `total`."
