@@ -98,3 +98,5 @@ def test_experiment_notebook_log_is_short(tmp_path):
     assert 'task 2/2 done' in text and '\r' not in text and 'IProgress' not in text, text
     assert len(streams) < 30, streams  # the run's lines: 8 epochs, 2 tasks; each bar would add ~10 redraws per epoch
     assert output_bytes(outputs) < 30_000, output_bytes(outputs)
+    total = sum(len(json.dumps(o)) for o in outputs)
+    assert total < 30_000, total  # the figures too: light copies (the run folder keeps the full-size plots)
