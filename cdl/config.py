@@ -134,8 +134,8 @@ class RunConfig:
     # runtime
     eval_batch_size: int = field(default=256, metadata=RUNTIME)  # test batch
     device: str = field(default='auto', metadata=RUNTIME)  # 'auto', 'cpu', 'cuda', 'cuda:1', ...
-    precision: str = 'auto'  # 'fp32', 'bf16' or 'auto' (bf16 on CUDA, fp32 on CPU)
-    compile: bool = False  # torch.compile the prompted backbones
+    precision: str = 'auto'  # 'fp32', 'bf16' or 'auto' (bf16 on CUDA and on bf16 CPUs for ViT-Ti and wider, else fp32)
+    compile: bool = False  # torch.compile each model; batches keep one size (short ones topped up or padded)
     pipeline: str = (
         'auto'  # 'tensor' (on-device augmentation), 'pil' (torchvision transforms) or 'auto' (tensor for CIFAR-100)
     )

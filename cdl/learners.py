@@ -26,12 +26,14 @@ class Learner(nn.Module):
         super().__init__()
         self.embed_dim, self.depth, self.n_tasks, self.query_dim = embed_dim, depth, n_tasks, query_dim or embed_dim
         self.task_id = 0
+        self.register_buffer('task', torch.zeros((), dtype=torch.long), persistent=False)  # task_id as a tensor
 
     def get_extra_state(self):
         return {'task_id': self.task_id}
 
     def set_extra_state(self, state):
         self.task_id = state['task_id']
+        self.task.fill_(self.task_id)
 
     extra_measures = ()  # measures beyond accuracy the trainer records for a model with this learner
 
@@ -40,6 +42,7 @@ class Learner(nn.Module):
         if self.task_id + 1 >= self.n_tasks:
             raise ValueError(f"{self.name} was built for {self.n_tasks} tasks; cannot start task {self.task_id + 2}")
         self.task_id += 1
+        self.task.fill_(self.task_id)
 
     def end_task(self):
         "Called after a task's training, before evaluation (APT merges its prompt here)."
@@ -78,7 +81,6 @@ def _check_positive(name, **values):
         if v <= 0:
             raise ValueError(f"{name}: `{k}` must be positive, got {v}")
 
-# %% ../nbs/02_learners.ipynb #090a8b03
 def _check_even(name, **lengths):
     for k, v in lengths.items():
         if v % 2:
@@ -95,7 +97,6 @@ def _fp32(t):
     "A context in which `t`'s device computes in fp32 even under autocast: close cosine similarities select prompts."
     return torch.autocast(t.device.type, enabled=False)
 
-# %% ../nbs/02_learners.ipynb #93e2ed05
 def _cos(q, k):
     "Cosine similarity of every query (B, D) with every key (P, D): (B, P), in fp32."
     with _fp32(q):
@@ -276,7 +277,7 @@ def gram_schmidt_rows(prev, n, generator=None):
 @register_learner(aliases=('coda-p', 'coda', 'codap'))
 class CODAPrompt(Learner):
     "CODA-Prompt: attention-weighted sums of `pool` prompt components of length `length` at layers 0-4."
-    name, params = 'CODAPrompt', (('pool', int), ('length', int), ('ortho', float))
+    name, params, fixed_shapes = 'CODAPrompt', (('pool', int), ('length', int), ('ortho', float)), False
     def __init__(self, embed_dim, depth, n_tasks, query_dim=None,
                  pool=100, # number of components (each task owns pool // n_tasks)
                  length=8, # component length (half keys, half values)
@@ -312,6 +313,11 @@ class CODAPrompt(Learner):
             flat = p.view(self.pool, -1)  # (pool, L*D) or (pool, Dq)
             flat[s:f] = gram_schmidt_rows(flat[:s], f - s).to(flat.device)
 
+    def masks(self):
+        "Boolean masks (pool,) of the earlier tasks' components and of those up to this task's, from the `task` tensor."
+        i = torch.arange(self.pool, device=self.task.device)
+        return i < self.task * self.per_task, i < (self.task + 1) * self.per_task
+
     def next_task(self):
         super().next_task()
         self._reinit_task()
@@ -322,6 +328,9 @@ def components(self:CODAPrompt, i:int) -> tuple:
     "`(P, K, A)` of the `i`-th prompt layer in use: the components up to the current task's, earlier ones detached."
     s, f = self.task_slice()
     P, K, A = self.P[i], self.K[i], self.A[i]
+    if self.fixed_shapes:  # the whole pool; `forward` zeroes the weights of later tasks' components
+        past = self.masks()[0] & self.training
+        return tuple(torch.where(past.view(-1, *[1] * (x.dim() - 1)), x.detach(), x) for x in (P, K, A))
     if self.training:
         return tuple(torch.cat([x[:s].detach(), x[s:f]]) for x in (P, K, A))
     return P[:f], K[:f], A[:f]
@@ -333,15 +342,20 @@ def forward(self:CODAPrompt, query):
     for i, l in enumerate(self.layers):
         P, K, A = self.components(i)
         alpha = coda_weights(query, A, K)  # (B, f)
+        if self.fixed_shapes:
+            alpha = alpha * self.masks()[1]  # (B, pool): later tasks' components take no part
         out.add_prefix(l, *_split_kv(torch.einsum('bk,kld->bld', alpha, P)))  # (B, L/2, D) each
         if self.training and self.ortho > 0:
-            loss = loss + self.ortho * sum(ortho_penalty(x.flatten(1)) for x in (K, A, P))
+            rows = self.masks()[1] if self.fixed_shapes else None
+            loss = loss + self.ortho * sum(ortho_penalty(x.flatten(1), rows) for x in (K, A, P))
     return out, loss
 
 # %% ../nbs/02_learners.ipynb #587ef26e
-def ortho_penalty(m):
+def ortho_penalty(m, rows=None): # bool mask of the rows to use (default: all)
     "Mean of (M M^T - I)^2 for the rows of `m`."
-    return ((m @ m.T - torch.eye(m.shape[0], device=m.device)) ** 2).mean()
+    d = (m @ m.T - torch.eye(m.shape[0], device=m.device)) ** 2
+    pairs = rows[:, None] & rows[None, :] if rows is not None else torch.ones_like(d, dtype=torch.bool)
+    return (d * pairs).sum() / pairs.sum()
 
 # %% ../nbs/02_learners.ipynb #5f58a000
 @register_learner

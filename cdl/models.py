@@ -309,7 +309,8 @@ class RunData:
 @patch
 def batches(self: RunData, train, idx, batch_size, generator=None, shuffle=None,
             from_train:bool=None, # read the training set (default: `train`), e.g. its images with the test transform
-            shard:bool=True): # this process's slice of each batch (False: every process reads every batch)
+            shard:bool=True, # this process's slice of each batch (False: every process reads every batch)
+            fixed:bool=False): # every batch as large as a full one (compiled models): see below
     "Batches (x, y, global batch size) of the samples `idx`: training augmentation or test transform; `shuffle`: `train`."
     rank, world = (self.rank, self.world) if shard else (0, 1)
     ddp = dict(rank=rank, world=world, max_batches=self.cfg.max_batches if train else None)
@@ -324,5 +325,18 @@ def batches(self: RunData, train, idx, batch_size, generator=None, shuffle=None,
         ds, g = (self.train_set if from_train else self.test_set), generator or torch.Generator().manual_seed(0)
         how = (self.kind, idx, batch_size, self.img_size, train, g, self.cfg.num_workers, self.device)
         loader = pil_batches(ds, self.split.label_map, *how, **ddp, shuffle=shuffle, augment=self.augment)
+    full, first = (rank + 1) * batch_size // world - rank * batch_size // world, None  # this process's full share
     for n, (xb, yb, *_) in enumerate(loader):
-        yield xb, yb, min(batch_size, len(idx) - n * batch_size)
+        gb = min(batch_size, len(idx) - n * batch_size)
+        if fixed and len(xb) < full:
+            xb, yb, gb = _fill(xb, yb, full, train, first)
+        first = first or (xb, yb)
+        yield xb, yb, gb
+
+def _fill(x, y, size, train, first=None):
+    "`x`, `y` brought to `size` images: topped up with the epoch's first images (`train`), else padded with zeros."
+    if not train:  # the labels stay as they are: the rows beyond them are padding
+        return torch.cat([x, x.new_zeros(size - len(x), *x.shape[1:])]), y, len(x)
+    fx, fy = first or (x, y)
+    extra = torch.arange(size - len(x), device=fx.device) % len(fx)
+    return torch.cat([x, fx[extra]]), torch.cat([y, fy[extra]]), size

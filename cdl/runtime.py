@@ -4,13 +4,14 @@
 
 # %% ../nbs/05d_runtime.ipynb #4ef50da0
 from __future__ import annotations
-import contextlib, hashlib, logging, os, sys
+import contextlib, hashlib, logging, os, sys, types
 
 import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['log', 'dist_env', 'init_dist', 'all_reduce_grads', 'autocast', 'derive_seed', 'ConsoleHandler', 'console_log',
+__all__ = ['BF16_MIN_WIDTH', 'COMPILE', 'log', 'dist_env', 'init_dist', 'all_reduce_grads', 'native_bf16', 'resolve_precision',
+           'autocast', 'own_code', 'compile_model', 'ready_models', 'derive_seed', 'ConsoleHandler', 'console_log',
            'open_log', 'close_log', 'interactive', 'progress_bar', 'tick', 'NonFiniteLoss', 'LossWatch']
 
 # %% ../nbs/05d_runtime.ipynb #e31a1dd4
@@ -38,12 +39,67 @@ def all_reduce_grads(params, world):
     for g, v in zip(grads, flat.split([g.numel() for g in grads])):
         g.copy_(v.view_as(g))
 
+# %% ../nbs/05d_runtime.ipynb #5f82b3a7
+def native_bf16(device) -> bool:
+    "Whether `device` computes bf16 natively: any CUDA device; a CPU with AVX512-BF16 or AMX tiles (torch can tell)."
+    if device.type == 'cuda':
+        return True
+    cpu = getattr(torch, 'cpu', None)
+    checks = [getattr(cpu, n, None) for n in ('_is_avx512_bf16_supported', '_is_amx_tile_supported')]
+    return device.type == 'cpu' and any(c is not None and c() for c in checks)
+
+BF16_MIN_WIDTH = 192  # on a CPU, narrower models (the demo's and tests' tiny ViTs) run faster in fp32
+
+def resolve_precision(device, precision:str, # 'auto', 'fp32' or 'bf16'
+                      width:int=None) -> str: # the widest model's embedding width, when known
+    "'fp32' or 'bf16': `precision` itself, or for 'auto' bf16 where `device` computes it natively (`native_bf16`)."
+    if precision != 'auto':
+        return precision
+    if device.type == 'cpu' and width is not None and width < BF16_MIN_WIDTH:
+        return 'fp32'
+    return 'bf16' if native_bf16(device) else 'fp32'
+
 # %% ../nbs/05d_runtime.ipynb #c66ebd43
 def autocast(device, precision):
     "bf16 autocast on `device` when `precision` is 'bf16', else nothing."
     if precision == 'bf16':
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+# %% ../nbs/05d_runtime.ipynb #2c92148b
+COMPILE = dict(dynamic=False)  # torch.compile's options for `compile_model`
+
+def own_code(fn):
+    "A copy of function `fn` with a code object of its own, so that `torch.compile` keeps a cache for it alone."
+    f = types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    f.__kwdefaults__, f.__qualname__ = fn.__kwdefaults__, fn.__qualname__
+    return f
+
+def compile_model(model, **kw): # options for torch.compile beyond `COMPILE`
+    "Compile `model`'s forward (learner prompts, backbone, heads) and its backbone's query pass, each cached apart."
+    kw = {**COMPILE, **kw}
+    model.forward = torch.compile(types.MethodType(own_code(type(model).forward), model), **kw)
+    backbone = getattr(model, 'backbone', None)
+    if hasattr(backbone, '_query'):
+        backbone._query = torch.compile(types.MethodType(own_code(type(backbone)._query), backbone), **kw)
+    if hasattr(getattr(model, 'learner', None), 'fixed_shapes'):
+        model.learner.fixed_shapes = True
+    return model
+
+# %% ../nbs/05d_runtime.ipynb #378d234a
+def ready_models(models:dict, losses:dict, device, precision:str, compile:bool=False) -> str:
+    "Move `models` and `losses` to `device`; store frozen backbone weights in bf16 if the precision is bf16; compile."
+    widths = [getattr(getattr(m, 'backbone', None), 'embed_dim', None) for m in models.values()]
+    precision = resolve_precision(device, precision, max(widths) if None not in widths else None)
+    for m in [*models.values(), *losses.values()]:
+        m.to(device)
+    for m in models.values():
+        backbone = getattr(m, 'backbone', None)
+        if precision == 'bf16' and hasattr(backbone, 'store_weights'):
+            backbone.store_weights(torch.bfloat16)
+        if compile:
+            compile_model(m)
+    return precision
 
 # %% ../nbs/05d_runtime.ipynb #6aa135ee
 def derive_seed(*parts):

@@ -5,7 +5,6 @@
 # %% ../nbs/05f_trainer.ipynb #a68ae59f
 from __future__ import annotations
 import math, random, time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,7 +18,7 @@ from .models import load_data, run_models, RunData
 from .schedules import Phase, Train, AfterTask
 from .benchmarks import split_hash
 from .runtime import dist_env, init_dist, all_reduce_grads, autocast, derive_seed, log, progress_bar, tick, close_log
-from .runtime import LossWatch, NonFiniteLoss
+from .runtime import LossWatch, ready_models
 from .tracking import Tracker
 
 # %% auto #0
@@ -47,17 +46,12 @@ class ContinualTrainer:
         if self.world > 1 and self.rank == 0:
             dist.barrier()
         self.query_source = {n: 'student' if n == 'teacher' and cfg.teacher.query == 'student' else n for n in self.models}
-        for m in [*self.models.values(), *self.losses.values()]:
-            m.to(self.device)
-        self.precision = {'auto': 'bf16' if self.device.type == 'cuda' else 'fp32'}.get(cfg.precision, cfg.precision)
+        self.precision = ready_models(self.models, self.losses, self.device, cfg.precision, cfg.compile)  # bf16/fp32
         roles = [*self.models, *(f'{n}_{k}' for n, m in self.models.items() for k in m.learner.extra_measures)]
         self.metrics, self.history = Metrics(self.n_tasks, roles, self.split.columns), []
         self.tracker = Tracker(cfg, self.run_dir, self.rank)  # TensorBoard / W&B, opened by `run`
         self.extra_accs = {}  # accuracies measured by post-task steps (HiDe: before alignment)
         self.data = RunData(cfg, *loaded, self.device, self.student.img_size, self.rank, self.world)
-        if cfg.compile:
-            for m in self.models.values():
-                m.backbone.forward = torch.compile(m.backbone.forward, dynamic=False)
 
 # %% ../nbs/05f_trainer.ipynb #af41c22a
 ContinualTrainer.teacher = property(lambda self: self.models['teacher'])
@@ -155,7 +149,7 @@ def train(self: ContinualTrainer, stage: Train, task, sync_every=25):
         desc = f"task {task + 1}/{self.n_tasks} {name:7s} ep {epoch + 1}/{n_epochs}"
         watch.new_epoch(n_steps := min(n_batches, iters - done) if iters else n_batches)
         bar = progress_bar(n_steps, desc, c.progress and not self.rank)
-        for step, (x, y, gb) in enumerate(self.batches(True, idx, c.batch_size, gen, shuffle)):
+        for step, (x, y, gb) in enumerate(self.batches(True, idx, c.batch_size, gen, shuffle, fixed=c.compile)):
             if schedule in STEP_SCHEDULES:
                 lr = step_lr(lr0, done, iters or epochs * n_batches, schedule, c.warmup_steps)
             for i, (phase, (params, opt)) in enumerate(zip(stage.phases, opts)):
@@ -219,13 +213,14 @@ def evaluate(self: ContinualTrainer, task, names=None):
         m.eval()
     count = torch.zeros(plan.n_columns, device=self.device)
     correct = torch.zeros(len(names) + len(inferring), plan.n_columns, device=self.device)
-    for x, y, _ in self.batches(False, idx, self.cfg.eval_batch_size):
+    size = min(self.cfg.eval_batch_size, len(self.data.test_y)) if self.cfg.compile else self.cfg.eval_batch_size
+    for x, y, _ in self.batches(False, idx, size, fixed=self.cfg.compile):  # fixed: padded rows beyond `y`
         with autocast(self.device, self.precision):
-            q, outs = self.queries(x, names), {}
+            q, outs, b = self.queries(x, names), {}, len(y)
             for n in names:  # in order: a student may add prompts from the teacher's output (CDL-Prompt)
                 outs[n] = self.models[n](x, q[n], extra_prompts=self.losses[predict[n]].student_prompts(outs))
-            hits = [plan.predict(self.losses[predict[n]].predict(outs[n]), y) == y for n in names]
-            hits += [outs[n].task_pred == column[y] for n in inferring]  # task-identity inference (HiDe)
+            hits = [plan.predict(self.losses[predict[n]].predict(outs[n])[:b], y) == y for n in names]
+            hits += [outs[n].task_pred[:b] == column[y] for n in inferring]  # task-identity inference (HiDe)
         t = column[y]  # index_add_ rather than bincount: bincount on CUDA reads the max label back to the host
         count.index_add_(0, t, torch.ones_like(y, dtype=count.dtype))
         correct.index_add_(1, t, torch.stack(hits).to(correct.dtype))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_vit_prompts.ipynb #994c9ca0
 from __future__ import annotations
-import difflib, math
+import contextlib, difflib, math
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -256,6 +256,24 @@ def _block(blk, x, prefix=None, cls_k=None, cls_v=None, lora=None, adapter=None)
     x = x + h
     return x + blk.drop_path2(blk.ls2(blk.mlp(blk.norm2(x))))
 
+# %% ../nbs/01_vit_prompts.ipynb #bab1a542
+@patch
+def store_weights(self:PromptedViT, dtype=torch.bfloat16): # torch.float32 brings the frozen weights back
+    "Store the frozen matmul weights (linear layers, patch embedding) in `dtype` once, rather than cast at every step."
+    for m in self.vit.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)) and not any(p.requires_grad for p in m.parameters(recurse=False)):
+            m.to(dtype)
+    self.weights_dtype = dtype
+    return self
+
+@patch
+def weights_autocast(self:PromptedViT, x):
+    "The autocast the stored weights need on `x`'s device: bf16 when they are bf16 and no autocast is on already."
+    dtype = getattr(self, 'weights_dtype', torch.float32)
+    if dtype == torch.float32 or torch.is_autocast_enabled(x.device.type):
+        return contextlib.nullcontext()  # not `autocast(enabled=False)`: that would switch an outer autocast off
+    return torch.autocast(x.device.type, dtype=dtype)
+
 # %% ../nbs/01_vit_prompts.ipynb #78fe6aeb
 @patch
 def forward(self:PromptedViT, x, prompts:Prompts|None=None, return_features=False):
@@ -264,6 +282,12 @@ def forward(self:PromptedViT, x, prompts:Prompts|None=None, return_features=Fals
     bad = sorted(l for l in (*p.lora, *p.adapter) if not 0 <= l < len(v.blocks))
     if bad:
         raise ValueError(f"LoRA deltas or adapters at layer(s) {bad}, but the blocks are 0..{len(v.blocks) - 1}")
+    with self.weights_autocast(x):
+        return self._forward(x, p, return_features)
+
+@patch
+def _forward(self:PromptedViT, x, p:Prompts, return_features):
+    v = self.vit
     x = v.norm_pre(v.patch_drop(v._pos_embed(v.patch_embed(self.pixels(x)))))  # (B, N, D)
     if p.tokens is not None:  # prompt tokens, without position embedding: (B, N + Lp, D)
         x = torch.cat([x, p.tokens.to(x.dtype).expand(x.shape[0], -1, -1)], 1)
@@ -282,6 +306,11 @@ def forward(self:PromptedViT, x, prompts:Prompts|None=None, return_features=Fals
 @torch.no_grad()
 def query(self:PromptedViT, x):
     "The query of images `x`: the final-normed [CLS] token of the un-prompted backbone, (B, D)."
+    with self.weights_autocast(x):
+        return self._query(x)
+
+@patch
+def _query(self:PromptedViT, x):  # what `torch.compile` compiles (the trainer's `compile=True`), without the decorator
     return self.vit.forward_features(self.pixels(x))[:, 0]
 
 # %% ../nbs/01_vit_prompts.ipynb #6e32dbd9
