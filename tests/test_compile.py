@@ -46,8 +46,14 @@ class Records(logging.Handler):
 
 
 def test_no_recompiles_over_ten_tasks(tmp_path, counted):
-    "Every graph is compiled in the first task; later tasks compile nothing and nothing falls back to eager."
+    """Every graph is compiled in the first task; later tasks compile nothing and nothing falls back to eager.
+    Training batches are all full (topped up) and evaluation batches one size (padded), whatever the task's size."""
     tr = _trainer(tmp_path)
+    seen, forward = [], tr.student.forward
+    def spy(x, *a, **kw):
+        seen.append((tr.student.training, len(x)))
+        return forward(x, *a, **kw)
+    tr.student.forward = spy
     per_task, warnings = [], Records()
     logging.getLogger('torch._dynamo').addHandler(warnings)
     try:
@@ -61,6 +67,8 @@ def test_no_recompiles_over_ten_tasks(tmp_path, counted):
     assert per_task == [7] * 10, per_task
     assert not [m for m in warnings.messages if 'recompile' in m], warnings.messages
     assert len(tr.metrics.avg_acc('student')) == 10
+    assert {n for training, n in seen if training} == {4}  # 14 images a task: 4 + 4 + 4 + 2 topped up to 4
+    assert {n for training, n in seen if not training} == {8}  # 6 to 60 test images: the last batch padded to 8
 
 
 def test_teacher_and_student_compile_separately(tmp_path, counted):
@@ -71,18 +79,3 @@ def test_teacher_and_student_compile_separately(tmp_path, counted):
     queries = {n: m.backbone._query._torchdynamo_orig_callable.__func__.__code__ for n, m in tr.models.items()}
     assert queries['teacher'] is not queries['student']
     assert all(m.learner.fixed_shapes for m in tr.models.values())
-
-
-def test_fixed_batches_in_compiled_runs(tmp_path, counted):
-    "Training batches are all full (topped up) and evaluation batches one size (padded), whatever the task's size."
-    tr = _trainer(tmp_path)
-    seen = []
-    forward = tr.student.forward
-    def spy(x, *a, **kw):
-        seen.append((tr.student.training, len(x)))
-        return forward(x, *a, **kw)
-    tr.student.forward = spy
-    for task in range(3):
-        tr.metrics.update(task, tr.run_task(task))
-    assert {n for training, n in seen if training} == {4}
-    assert {n for training, n in seen if not training} == {8}

@@ -1,5 +1,5 @@
 "Bad input gives one clear error from `cdl_run`: exit code 2, a message that says what to do, no traceback."
-import os, subprocess
+import contextlib, io, os, subprocess
 import pytest
 from conftest import cli, TINY, SYN
 from cdl.cli import run
@@ -12,16 +12,31 @@ def _sets(d):
     return [a for k, v in d.items() for a in ('--set', f'{k}={yaml.safe_dump(v, default_flow_style=True).strip()}'.replace('\n...', ''))]
 
 
-def _fails(args, *needles):
-    p = subprocess.run(cli(*args), capture_output=True, text=True, timeout=300)
-    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
-    assert 'Traceback' not in p.stderr, p.stderr
-    for n in needles: assert n in p.stderr, p.stderr
-    return p.stderr
+def _fails(args, *needles, process=False):
+    """`cdl_run args` exits with status 2 and one message holding `needles`, without a traceback: in this process
+    (`cdl_run`'s own parser and function, no interpreter start-up), or as a real `cdl_run` process (`process=True`)."""
+    if process:
+        p = subprocess.run(cli(*args), capture_output=True, text=True, timeout=300)
+        code, err = p.returncode, p.stderr
+    else:
+        from fastcore.script import anno_parser
+        from cdl.cli import cdl_run, _underscore_option
+        buf = io.StringIO()
+        with contextlib.redirect_stderr(buf), pytest.raises(SystemExit) as e:
+            kw = vars(anno_parser(cdl_run.__wrapped__).parse_args([_underscore_option(a) for a in args]))
+            for k in ('pdb', 'xtra'):
+                kw.pop(k, None)
+            cdl_run(**kw)
+        code, err = e.value.code, buf.getvalue()
+    assert code == 2, (code, err)
+    assert 'Traceback' not in err, err
+    for n in needles: assert n in err, err
+    return err
 
 
 def test_unknown_distiller(tmp_path):
-    _fails(['demo', '--set', 'distiller=Hinton', '--output_dir', str(tmp_path / 'r')], "distiller='Hinton' is not one of", 'KD_Token')
+    _fails(['demo', '--set', 'distiller=Hinton', '--output_dir', str(tmp_path / 'r')], "distiller='Hinton' is not one of", 'KD_Token',
+           process=True)  # one real process: the console script's exit status and stderr
 
 
 def test_unknown_learner_and_field(tmp_path):

@@ -64,7 +64,7 @@ def test_nan_loss_stops_the_run_and_keeps_its_outputs(data_root, tmp_path):
     over = dict(TINY, root=str(data_root), synthetic=SYN, n_tasks=2, epochs=1, batch_size=8, max_batches=2,
                 task_lr=[1e-3, 1e30])
     err = _fails(['demo', *_sets(over), '--output_dir', str(out)], 'became NaN or infinite in task 2/2',
-                 "epoch 1/1, step", 'lr=1e+30 is very high', "nonfinite='skip'")
+                 "epoch 1/1, step", 'lr=1e+30 is very high', "nonfinite='skip'", process=True)
     assert len(err.strip().splitlines()) == 1
     rd = RunDir(out)
     assert json.loads(rd.metrics.read_text())['tasks_done'] == 1  # the metrics of task 1 stay as they were written
